@@ -1,0 +1,1 @@
+"""Analytical performance of a Gemmini-class accelerator on DNN workloads."""
