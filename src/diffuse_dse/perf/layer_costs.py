@@ -70,6 +70,23 @@ def _layer_terms(dim: np.ndarray, b: np.ndarray, ab: np.ndarray, sp_rows: np.nda
     return {key: np.asarray(v, dtype=np.float64) * mult for key, v in out.items()}
 
 
+def unique_rows(keys: np.ndarray, bits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_inverse=True)``, fast when column ``i`` fits in ``bits[i]`` bits.
+
+    Packing each row into one int64 turns the row sort into a 1-D sort, which is the main cost
+    of a large batch otherwise.
+    """
+    limits = np.array([1 << b for b in bits], dtype=np.int64)
+    if len(keys) and (keys >= 0).all() and (keys < limits).all():
+        packed = np.zeros(len(keys), dtype=np.int64)
+        for i, b in enumerate(bits):
+            packed = (packed << b) | keys[:, i]
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+        return keys[first], inverse.ravel()
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return uniq, inverse.ravel()
+
+
 @dataclass
 class LayerCostTable:
     """The cost terms of every layer of ``workload``, one row per memory configuration seen."""
@@ -83,7 +100,7 @@ class LayerCostTable:
         """Row indices for length-``N`` arrays of memory parameters (new rows are computed)."""
         keys = np.stack([np.asarray(a, dtype=np.int64).ravel() for a in (dim, input_bits, acc_bits, sp_kib, acc_kib)],
                         axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        uniq, inverse = unique_rows(keys, (12, 7, 7, 18, 18))
         missing = [tuple(int(x) for x in row) for row in uniq if tuple(int(x) for x in row) not in self._index]
         if missing:
             self._add(np.array(missing, dtype=np.int64))

@@ -16,6 +16,7 @@ from functools import cache
 import numpy as np
 
 from diffuse_dse.evaluators.gemmini_model.liberty import SRAM_TABLE
+from diffuse_dse.perf.layer_costs import unique_rows
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,7 @@ def banks(capacity_kib: np.ndarray, n_banks: np.ndarray, row_bits: np.ndarray) -
     nb = np.asarray(n_banks, dtype=np.int64)
     rb = np.asarray(row_bits, dtype=np.int64)
     keys = np.stack([cap, nb, rb], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    uniq, inverse = unique_rows(keys, (20, 10, 16))
     t = macro_table()
     u_cap, u_nb, u_rb = (uniq[:, i][:, None].astype(np.float64) for i in range(3))
     bank_rows = np.maximum(np.ceil(u_cap * 8192.0 / u_nb / u_rb), 1.0)
