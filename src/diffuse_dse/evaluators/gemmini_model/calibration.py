@@ -33,7 +33,8 @@ TARGETS: tuple[str, ...] = ("area_mm2", "power_mw", "latency_ms")
 
 FIT: tuple[str, ...] = (
     "fa_area_um2", "dff_area_um2", "ctrl_area_um2", "sram_area_scale", "delay_strategy_area", "pressure_area",
-    "reg_ps", "mul_ps_per_bit", "add_ps_per_log2bit", "stage_ps", "hop_ps", "delay_strategy_delay",
+    "reg_ps", "mul_ps_per_bit", "add_ps_per_log2bit", "stage_ps", "hop_ps", "periph_ps", "delay_strategy_delay",
+    "min_delay_frac_area", "min_delay_frac_delay",
     "vt_delay", "vt_leak_pw_per_um2", "mac_fj_per_fa", "reg_clock_fj", "sram_energy_scale",
 )
 """Coefficients the fit scales (list-valued ones entry by entry)."""

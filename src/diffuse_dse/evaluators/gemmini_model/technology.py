@@ -4,16 +4,17 @@ With ``b`` input bits, ``a`` accumulator bits, ``DIM^2`` PEs in tiles of ``tr x 
 ``v`` the Vt flavour (coefficient names in brackets, values in ``coefficients.json``)::
 
     PE logic    A_pe  = fa (mul b^2 + add a) + [BOTH] mux a                          um2
-    registers   bits  = 2 a DIM^2 + (DIM^2 / (tr tc)) (tr b + 2 tc a)               (PE c1/c2 + tile edges)
-    path        t_rel = vt_delay[v] (reg + mul_ps b + add_ps log2 a + stage (tr - 1)
-                        + hop (tc - 1) + [BOTH] mux + fanout log2(max_fanout / 8))
+    registers   bits  = PE state DIM^2 + tile-edge a, b, d + skew/de-skew + output    (see code)
+    slice path  t_s   = reg + mul_ps b + add_ps log2 a + (stage | hop [OS]) (tr - 1) + hop (tc - 1) + [BOTH] mux
+    periphery   t_p   = reg + periph + add_ps log2 a                  (accumulator adders, DMA converters)
+    path        t_rel = vt_delay[v] (max(t_s, t_p) + fanout log2(max_fanout / 8))
                         x (1 - flatten_gain g - retime_gain g) [x delay_strategy_delay]
                         with g = 1 - 1 / (tr tc)
     synthesis   t     = clip(abc_delay_ratio clock_ps, t_min, t_rel),  t_min = min_delay_frac t_rel
                 p     = (t_rel - t) / (t_rel - t_min)                   # 0 relaxed .. 1 pushed
     critical    t_cp  = max(t, sram_access + sram_path)
     area        A     = (DIM^2 A_pe (1 + pressure_area p) [x delay_strategy_area] + dff bits
-                        + ctrl + dma bits + bank bits) (1 + buffer (32 / max_fanout)) + SRAM
+                        + ctrl + dma bits + bank bits + fa DIM a) (1 + buffer (32 / max_fanout)) + SRAM
     energy      e_mac = mac_fj fa-equivalents vt_energy[v] (1 + pressure_energy p)   fJ per MAC
                 e_clk = reg_clock bits vt_energy[v] + ctrl_fj                         fJ per cycle
     leakage     P_leak = A_logic vt_leak[v]                                           pW
@@ -89,7 +90,8 @@ def technology(arrays: Mapping[str, Any], coef: Mapping[str, Any]) -> Technology
     tr, tc, b, a = f["tile_rows"], f["tile_cols"], f["input_bits"], f["acc_bits"]
     dim = f["mesh_rows"] * tr
     pes = dim * dim
-    both = np.asarray(arrays["dataflow"]).astype(str) == "BOTH"
+    flow = np.asarray(arrays["dataflow"]).astype(str)
+    both = flow == "BOTH"
     delay_script = np.asarray(arrays["synth_strategy"]).astype(str) == "delay"
     flatten, retime = _flag(arrays["flatten"]), _flag(arrays["retime"])
     v = vt_index(arrays["vt_flavour"])
@@ -99,9 +101,12 @@ def technology(arrays: Mapping[str, Any], coef: Mapping[str, Any]) -> Technology
     g = 1.0 - 1.0 / (tr * tc)
 
     # --- timing -------------------------------------------------------------------------
-    t_rel = vt_delay * (c["reg_ps"] + c["mul_ps_per_bit"] * b + c["add_ps_per_log2bit"] * np.log2(a)
-                        + c["stage_ps"] * (tr - 1) + c["hop_ps"] * (tc - 1) + c["mux_ps"] * both
-                        + c["fanout_ps"] * np.log2(f["max_fanout"] / 8.0))
+    os_only = flow == "OS"
+    chain = np.where(os_only, c["hop_ps"], c["stage_ps"]) * (tr - 1) + c["hop_ps"] * (tc - 1)
+    t_slice = (c["reg_ps"] + c["mul_ps_per_bit"] * b + c["add_ps_per_log2bit"] * np.log2(a) + chain
+               + c["mux_ps"] * both)
+    t_periph = c["reg_ps"] + c["periph_ps"] + c["add_ps_per_log2bit"] * np.log2(a)
+    t_rel = vt_delay * (np.maximum(t_slice, t_periph) + c["fanout_ps"] * np.log2(f["max_fanout"] / 8.0))
     t_rel = t_rel * (1.0 - c["flatten_delay_gain"] * g * flatten) * (1.0 - c["retime_delay_gain"] * g * retime)
     t_rel = np.where(delay_script, t_rel * c["delay_strategy_delay"], t_rel)
     t_min = t_rel * np.where(delay_script, c["min_delay_frac_delay"], c["min_delay_frac_area"])
@@ -118,9 +123,16 @@ def technology(arrays: Mapping[str, Any], coef: Mapping[str, Any]) -> Technology
     pe_um2 = c["fa_area_um2"] * fa_eq + c["both_mux_um2_per_bit"] * a * both
     comb = pes * pe_um2 * (1.0 + c["pressure_area"] * pressure) * (1.0 - c["flatten_area_gain"] * g * flatten)
     comb = np.where(delay_script, comb * c["delay_strategy_area"], comb)
-    reg_bits = 2.0 * a * pes + pes / (tr * tc) * (tr * b + 2.0 * tc * a)
+    # PE registers (OS: accumulator + drain; WS: weight; BOTH: both), tile-edge registers on a, b and d,
+    # and the periphery's skew / de-skew registers (tile row i waits i cycles, as in MeshWithDelays)
+    mr, mc = f["mesh_rows"], dim / tc
+    b_bus = np.where(os_only, b, a)
+    d_bus = np.where(flow == "WS", b, a)
+    pe_bits = np.where(flow == "WS", b, 2.0 * a)
+    skew_bits = tr * b * mr * (mr - 1) / 2 + tc * b * mc * (mc - 1) / 2 + tc * a * mc * (mc - 1) / 2
+    reg_bits = pe_bits * pes + pes / (tr * tc) * (tr * b + tc * (b_bus + d_bus)) + skew_bits + 2.0 * dim * a
     regs = c["dff_area_um2"] * reg_bits * (1.0 + c["retime_area"] * retime)
-    other = (c["ctrl_area_um2"] + c["dma_area_um2_per_bit"] * f["dma_bus_bits"]
+    other = (c["ctrl_area_um2"] + c["dma_area_um2_per_bit"] * f["dma_bus_bits"] + c["fa_area_um2"] * dim * a
              + c["bank_area_um2_per_bit"] * (f["sp_banks"] * dim * b + f["acc_banks"] * dim * a))
     logic = (comb + regs + other) * (1.0 + c["buffer_area_frac"] * 32.0 / f["max_fanout"])
     sram_area = c["sram_area_scale"] * (sp.area_um2 + acc.area_um2)
@@ -133,7 +145,7 @@ def technology(arrays: Mapping[str, Any], coef: Mapping[str, Any]) -> Technology
         critical_path_ps=t_cp,
         logic_area_um2=logic,
         sram_area_um2=sram_area,
-        cell_count=np.round(logic / c["mean_cell_area_um2"]) + sp.macros + acc.macros,
+        cell_count=np.round(logic / c["mean_cell_area_um2"]),  # standard cells only, as the flow counts
         leakage_mw=logic * vt_leak * 1e-9,
         mac_fj=mac_fj,
         cycle_fj=cycle_fj,

@@ -1,0 +1,74 @@
+"""``diffuse run``: explore a design space with a sampler, up to a budget of evaluations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from diffuse_dse.cli._common import parse_setting_values, positive_int
+from diffuse_dse.samplers import SAMPLERS
+
+EXAMPLE = "example: diffuse run examples/gemmini-asap7.yaml --sampler diffuse --budget 100 --workers 2"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="explore a design space up to a budget of evaluations",
+                       description="Explore a design space up to a budget of evaluations. Re-running resumes the study.",
+                       epilog=EXAMPLE)
+    p.add_argument("space", type=Path, metavar="SPACE.yaml", help="the design-space file")
+    p.add_argument("--sampler", choices=SAMPLERS, default="diffuse", help="the sampler (default: diffuse)")
+    p.add_argument("--budget", type=positive_int("--budget"), required=True, help="total evaluations, cache hits and failures included")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    p.add_argument("--workers", type=positive_int("--workers"), default=1, help="evaluations run at once, in separate processes")
+    p.add_argument("--storage", help="an Optuna storage URL or SQLite file (default: ./<space>.db)")
+    p.add_argument("--study", help="the study name (default: the space's name)")
+    p.add_argument("--evaluator", help="run another evaluator than the space file's (its settings come from the file's 'evaluators')")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="override an evaluator setting (repeatable)")
+    p.add_argument("--artifacts", type=Path, help="folder for per-trial artifacts (default: beside the database)")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from diffuse_dse.cli.pareto import print_front
+    from diffuse_dse.engine import explore, make_executor, open_study, pareto_trials
+    from diffuse_dse.engine.progress import make_reporter
+    from diffuse_dse.engine.study import artifacts_root, default_storage, session_seed, storage_url
+    from diffuse_dse.evaluators import make_evaluator
+    from diffuse_dse.samplers import make_sampler
+    from diffuse_dse.space import load_space
+
+    space = load_space(args.space)
+    evaluator = make_evaluator(space, args.evaluator, parse_setting_values(args.option))
+    url = storage_url(args.storage) if args.storage else default_storage(space)
+    name = args.study or space.name
+    settings = {
+        "space_name": space.name, "space_path": str(space.path), "space_source": space.source,
+        "evaluator": evaluator.name, "evaluator_settings": evaluator.identity()["settings"],
+        "sampler": args.sampler, "seed": args.seed,
+    }
+    study = open_study(url, name, space, settings)
+    seed = session_seed(args.seed, len(study.get_trials(deepcopy=False)))
+    study.sampler = make_sampler(args.sampler, space, seed=seed, budget=args.budget)
+    artifacts = args.artifacts.resolve() / name if args.artifacts else artifacts_root(url, name)
+    print(f"study '{name}' in {url}", file=sys.stderr)
+    print(f"sampler {args.sampler} (seed {args.seed}), evaluator {evaluator.name}, budget {args.budget}, "
+          f"workers {args.workers}; artifacts under {artifacts}", file=sys.stderr)
+    executor = make_executor(args.workers)
+    try:
+        summary = explore(study, space, evaluator, budget=args.budget, workers=args.workers, executor=executor,
+                          artifacts=artifacts, reporter=make_reporter(space, args.quiet))
+    finally:
+        executor.shutdown()
+    print(f"done: {summary.spent} of {args.budget} evaluations spent; this session evaluated {summary.evaluated}, "
+          f"failed {summary.failed}, cache hits {summary.cache_hits}, infeasible proposals skipped "
+          f"{summary.infeasible}, recovered {summary.recovered}, re-run {summary.rerun}", file=sys.stderr)
+    front = pareto_trials(space, study.get_trials(deepcopy=False))
+    if not front:
+        print("no design completed successfully: there is no Pareto front and no best design. "
+              "See `diffuse status` for the failure reasons.", file=sys.stderr)
+        return 1
+    print(f"hypervolume {summary.hypervolume:.6g}", file=sys.stderr)
+    print_front(space, front, f"Pareto front of '{name}' ({len(front)} designs)")
+    return 0
