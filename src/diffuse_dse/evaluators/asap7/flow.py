@@ -4,11 +4,12 @@ Hierarchical mode synthesizes two units and composes the array from them:
 
 * the *tile slice*: ``gem_tile_h`` (a tile between registers) is mapped once, with ``gem_tile``
   kept as its own module. A mesh slice is the tile plus its outgoing inter-tile registers, i.e.
-  ``tile + (harness - tile) / 2`` in area, cells and power (the harness holds each boundary
-  register twice, once on each side). Its register-to-register path is the mesh's;
+  the tile plus its share of boundary registers: the harness's register cost per bit
+  ``(harness - tile) / (2 x bits per side)`` times the register bits the mesh really has
+  (``R (C-1)`` left edges, ``(R-1) C`` top edges). Its register-to-register path is the mesh's;
 * the *periphery* ``gem_periph`` (skew/de-skew, output registers, accumulator adders, DMA).
 
-So ``area = mesh_rows mesh_cols slice + periphery`` and ``critical path = max(slice, periphery)``.
+So ``area = R C tile + boundary registers + periphery`` and ``critical path = max(slice, periphery)``.
 Flat mode maps ``gem_top`` whole, for spot checks. Each unit's result is cached under a key of
 its Verilog, the EDA parameters, the liberty files and both tools' versions.
 """
@@ -49,7 +50,7 @@ class Flow:
         gz_libs = stdcell_libs(self.pdk, opts.vt_flavour)
         key_data = {"unit": name, "verilog": [src[m] for m in modules], "eda": asdict(opts),
                     "libs": [f"{p.name}:{p.stat().st_size}" for p in gz_libs],
-                    "yosys": self.yosys.version(), "sta": self.sta.version(), "flow": 1}
+                    "yosys": self.yosys.version(), "sta": self.sta.version(), "flow": 2}
         key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()[:24]
         hit = self.cache_dir / "results" / f"{name}-{key}.json"
         if hit.exists():
@@ -90,13 +91,20 @@ class Flow:
             return {**u["tops"]["gem_top"], "cached": u["cached"]}
         s, p = self.unit("slice", shape, opts, workdir), self.unit("periph", shape, opts, workdir)
         tile, harness, per = s["tops"]["gem_tile"], s["tops"]["gem_tile_h"], p["tops"]["gem_periph"]
-        n = shape.mesh_rows * shape.mesh_cols
+        R, C = shape.mesh_rows, shape.mesh_cols
+        # boundary register bits a tile's harness holds on each side, and those the mesh really has
+        a_bits = shape.tile_rows * shape.input_bits + 1
+        bd_bits = shape.tile_cols * (shape.b_bits + shape.d_bits)
+        mesh_bits = R * (C - 1) * a_bits + (R - 1) * C * bd_bits
+        per_bit = 1.0 / (2 * (a_bits + bd_bits))
+
+        def mix(t: float, h: float, q: float) -> float:
+            return R * C * t + (h - t) * per_bit * mesh_bits + q
 
         def compose(key: str) -> float:
-            return n * (tile[key] + (harness[key] - tile[key]) / 2) + per[key]
+            return mix(tile[key], harness[key], per[key])
 
-        power = [n * (t + (h - t) / 2) + q for t, h, q in zip(tile["power_mw"], harness["power_mw"],
-                                                                per["power_mw"], strict=True)]
+        power = [mix(t, h, q) for t, h, q in zip(tile["power_mw"], harness["power_mw"], per["power_mw"], strict=True)]
         crit = max(harness["crit_ps"], per["crit_ps"])
         return {"area_um2": compose("area_um2"), "cells": compose("cells"), "crit_ps": crit,
                 "wns_ps": opts.clock_ps - crit, "leakage_mw": compose("leakage_mw"), "power_mw": power,

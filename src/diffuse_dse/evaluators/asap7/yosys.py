@@ -69,7 +69,8 @@ class Yosys(Tool):
                    workdir: Path, stem: str) -> dict[str, Any]:
         """Map ``top`` of ``design`` (in ``workdir``) onto ``libs``; return ``{netlist, modules}``.
 
-        ``modules`` maps each module to its own ``area_um2``, leaf ``cells`` and ``submodules``.
+        ``modules`` maps each module to its own ``area_um2`` and leaf ``cells`` (submodule
+        instances excluded) and its ``submodules`` (name -> count).
         """
         self.check_version()
         lib_dir = libs[0].parent
@@ -109,6 +110,10 @@ class Yosys(Tool):
             leaf = sum(v for k, v in mod.get("num_cells_by_type", {}).items() if k.lstrip("\\") not in subs)
             modules[name.lstrip("\\")] = {"area_um2": float(mod.get("area", 0.0)), "cells": int(leaf),
                                           "submodules": subs}
+        # Yosys >= 0.5x counts submodule instances in a module's area: keep each module's own cells only
+        reported = {name: mod["area_um2"] for name, mod in modules.items()}
+        for mod in modules.values():
+            mod["area_um2"] = mod["area_um2"] - sum(n * reported[sub] for sub, n in mod["submodules"].items())
         return {"netlist": workdir / f"{stem}.net.v", "modules": modules}
 
 
