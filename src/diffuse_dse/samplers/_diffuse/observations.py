@@ -124,7 +124,13 @@ class Observations:
 
 
 class ObjectiveScale:
-    """The common scale: minimization, log where values span decades, then min-max normalized.
+    """The common scale of the module docstring, and the linear scale hypervolume is computed on.
+
+    An objective is taken in log space when its observed values are all positive and span at
+    least a decade but not more than six (``10 <= max / min <= 1e6``): a wider ratio means
+    values at numerical zero (e.g. ``cos(pi / 2)``), which a log would blow up. Hypervolume is
+    reported on raw values, so the sampler measures it on the linear scale
+    ``h_j = (sign_j y_j - min) / (max - min)`` whatever the conditioning scale.
 
     Args:
         signs: ``+1`` for each minimized objective, ``-1`` for each maximized one.
@@ -138,14 +144,17 @@ class ObjectiveScale:
         return cls([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in directions])
 
     def fit(self, Y: np.ndarray) -> ObjectiveScale:
-        """Choose log per objective and the normalization from a ``n x m`` array of raw values."""
+        """Choose log per objective and both normalizations from a ``n x m`` array of raw values."""
         Y = np.asarray(Y, dtype=float)
-        positive = (Y > 0).all(0)
-        span = np.where(positive, Y.max(0) / np.where(positive, Y.min(0), 1.0), 1.0)
-        self.log_ = positive & (span >= 10.0)
+        lo, hi = Y.min(0), Y.max(0)
+        ratio = np.divide(hi, lo, out=np.full_like(hi, np.inf), where=lo > 0)
+        self.log_ = (lo > 0) & (ratio >= 10.0) & (ratio <= 1e6)
         z = self._z(Y)
         self.low_ = z.min(0)
         self.width_ = np.maximum(z.max(0) - self.low_, 1e-12)
+        h = self.signs * Y
+        self.hv_low_ = h.min(0)
+        self.hv_width_ = np.maximum(h.max(0) - self.hv_low_, 1e-12)
         return self
 
     def _z(self, Y: np.ndarray) -> np.ndarray:
@@ -157,12 +166,20 @@ class ObjectiveScale:
         """A ``n x m`` array of raw values on the common scale (``0`` best seen, ``1`` worst)."""
         return (self._z(Y) - self.low_) / self.width_
 
-    def transform_ref(self, ref: Sequence[float | None]) -> np.ndarray:
-        """The hypervolume reference on the common scale; ``1.1`` where an objective has none."""
+    def inverse(self, Q: np.ndarray) -> np.ndarray:
+        """Raw values for a ``... x m`` array on the common scale."""
+        z = np.asarray(Q, dtype=float) * self.width_ + self.low_
+        v = z * self.signs
+        return np.where(self.log_, np.exp(np.clip(v, -700, 700)), v)
+
+    def to_hv(self, Y: np.ndarray) -> np.ndarray:
+        """Raw values on the linear hypervolume scale (``0`` best seen, ``1`` worst, minimized)."""
+        return (self.signs * np.asarray(Y, dtype=float) - self.hv_low_) / self.hv_width_
+
+    def hv_ref(self, ref: Sequence[float | None]) -> np.ndarray:
+        """The hypervolume reference on the linear scale; ``1.1`` where an objective has none."""
         out = np.full(len(self.signs), 1.1)
         for j, r in enumerate(ref):
-            if r is None or (self.log_[j] and r <= 0):
-                continue
-            z = self.signs[j] * (math.log(r) if self.log_[j] else r)
-            out[j] = (z - self.low_[j]) / self.width_[j]
+            if r is not None:
+                out[j] = (self.signs[j] * r - self.hv_low_[j]) / self.hv_width_[j]
         return out

@@ -27,7 +27,7 @@ from diffuse_dse.samplers._diffuse.observations import Key, ObjectiveScale, Obse
 from diffuse_dse.samplers._diffuse.pretrain import PretrainData, PretrainSource, load_pretrain
 from diffuse_dse.samplers._diffuse.selection import select_batch
 from diffuse_dse.samplers._diffuse.settings import DiffuSESettings
-from diffuse_dse.samplers._diffuse.targets import choose_targets, pareto_front
+from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets
 from diffuse_dse.space import Config, Encoder, Space
 
 if TYPE_CHECKING:
@@ -254,20 +254,21 @@ class DiffuSESampler(BaseSampler):
         s = self.settings
         assert self._legalizer is not None
         scale, classifier = self._fit(space, obs)
-        Yq = scale.transform(obs.Y)
-        base = Yq[obs.ok] if obs.ok.any() else Yq
-        front = pareto_front(base)
-        ref = scale.transform_ref([o.ref for o in space.objectives])
+        Yq, Yh = scale.transform(obs.Y), scale.to_hv(obs.Y)
+        ok_rows = np.flatnonzero(obs.ok) if obs.ok.any() else np.arange(len(Yq))
+        front_rows = ok_rows[_nondominated(Yh[ok_rows])]
+        front = np.unique(Yh[front_rows], axis=0)
+        ref = scale.hv_ref([o.ref for o in space.objectives])
         ref = np.where(ref > front.min(0), ref, 1.1)
-        targets = choose_targets(front, ref, s.batch_size, self._rng, push=s.target_push, margin=s.target_margin,
-                                 jitter=s.target_jitter)
+        # Targets: front points picked by hypervolume contribution (linear scale), pushed on the common scale.
+        rows = front_rows[pick_front_points(Yh[front_rows], ref, s.batch_size, self._rng)]
+        targets = push_targets(Yq[rows], Yq[front_rows].min(0), self._rng, push=s.target_push,
+                               margin=s.target_margin, jitter=s.target_jitter)
         conditions = np.repeat(targets, s.candidates_per_target, axis=0)
         guide = target_guide(self._regressor, classifier, s.guide_sigma)
         generated = self._diffusion.sample(conditions, generator=self._generator(), cfg_weight=s.cfg_weight,
                                            n_steps=s.ddim_steps, guide=guide, guide_scale=s.guide_scale)
         # Local moves around front designs, and uniform feasible designs, widen the candidate set.
-        ok_rows = np.flatnonzero(obs.ok) if obs.ok.any() else np.arange(len(Yq))
-        front_rows = ok_rows[_nondominated(Yq[ok_rows])]
         local = obs.X[self._rng.choice(front_rows, s.n_local_candidates)]
         local = np.clip(local + s.local_scale * self._rng.standard_normal(local.shape), -1.0, 1.0)
         uniform = self._legalizer.random(self._rng, s.n_random_candidates)
@@ -286,13 +287,15 @@ class DiffuSESampler(BaseSampler):
         configs = [configs[i] for i in keep]
         if not configs:
             return []
-        preds = self._regressor.predict(X)
+        preds = scale.to_hv(scale.inverse(self._regressor.predict(X)))
         p_feas = classifier.predict_proba(X) if classifier is not None else np.ones(len(X))
         if (p_feas >= s.min_feasibility).sum() >= s.batch_size:
             mask = p_feas >= s.min_feasibility
             X, preds, p_feas, origin = X[mask], preds[:, mask], p_feas[mask], origin[mask]
             configs = [c for c, m in zip(configs, mask) if m]
-        believers = self._regressor.predict(obs.X_pending).mean(0) if len(obs.X_pending) else None
+        believers = None
+        if len(obs.X_pending):
+            believers = scale.to_hv(scale.inverse(self._regressor.predict(obs.X_pending))).mean(0)
         chosen = select_batch(X, preds, p_feas, front, ref, s.batch_size, believers=believers, optimism=s.optimism,
                               n_screen=s.n_screen, radius=s.diversity_radius)
         self.last_batch_info = {

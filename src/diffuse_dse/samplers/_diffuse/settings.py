@@ -85,16 +85,16 @@ class DiffuSESettings:
     cfg_weight: float = 2.0
     guide_scale: float = 1.0
     guide_sigma: float = 0.1
-    train_steps: int = 1200
-    warm_steps: int = 300
+    train_steps: int = 800
+    warm_steps: int = 200
     lr: float = 2e-3
     batch_rows: int = 128
 
     n_members: int = 5
     predictor_hidden: int = 64
     predictor_depth: int = 2
-    predictor_steps: int = 400
-    predictor_warm_steps: int = 150
+    predictor_steps: int = 300
+    predictor_warm_steps: int = 100
     predictor_lr: float = 5e-3
     weight_decay: float = 1e-3
     optimism: float = 1.0
