@@ -212,7 +212,8 @@ class _Loader:
         layer = self.get(item, "layer", field, (str,), "'hw' or 'eda'")
         if layer not in LAYERS:
             raise self.fail(f"{field}.layer", f"expected 'hw' (hardware generator) or 'eda' (implementation flow). Got {layer!r}.")
-        self.check_keys(item, field, _COMMON_KEYS | _KIND_KEYS[kind], f"a {kind} parameter")
+        article = "an" if kind[0] in "aeiou" else "a"
+        self.check_keys(item, field, _COMMON_KEYS | _KIND_KEYS[kind], f"{article} {kind} parameter")
         extra = {
             "unit": self.get(item, "unit", field, (str,), "a string", required=False, default=""),
             "description": self.get(item, "description", field, (str,), "a string", required=False, default=""),
