@@ -132,6 +132,7 @@ class ConditionalDiffusion:
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         net, sched, T = self.net_, self.schedule_, self.n_timesteps
         net.train()
+        loss = torch.tensor(float("nan"))
         for step in range(steps):
             frac = step / max(1, steps)
             for group in opt.param_groups:

@@ -8,6 +8,7 @@ generator seed give bitwise-equal weights on the CPU.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator
 
@@ -63,7 +64,7 @@ class BatchedMLP(nn.Module):
         sizes = [n_in] + [hidden] * depth + [n_out]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for a, b in zip(sizes[:-1], sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             bound = 1.0 / math.sqrt(a)
             self.weights.append(nn.Parameter(_uniform((n_members, a, b), bound, generator).to(device)))
             self.biases.append(nn.Parameter(_uniform((n_members, 1, b), bound, generator).to(device)))
@@ -74,7 +75,7 @@ class BatchedMLP(nn.Module):
             x = x.unsqueeze(0).expand(self.n_members, -1, -1)
         h = x
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = torch.nn.functional.silu(h)

@@ -65,6 +65,7 @@ class _Ensemble:
         y = torch.from_numpy(Y).to(device)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = self.warm_steps if warm else self.steps
+        loss = torch.tensor(float("nan"))
         for _ in range(steps):
             out = self.net_(x)
             if self._loss == "mse":

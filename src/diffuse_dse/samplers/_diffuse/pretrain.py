@@ -58,7 +58,7 @@ def load_pretrain(source: PretrainSource, space: Space, encoder: Encoder, rng: n
 
 def _finish(configs: list[dict[str, Any]], values: list[list[float]], space: Space, encoder: Encoder,
             what: str) -> PretrainData:
-    rows = [(c, v) for c, v in zip(configs, values) if all(math.isfinite(x) for x in v)]
+    rows = [(c, v) for c, v in zip(configs, values, strict=True) if all(math.isfinite(x) for x in v)]
     if not rows:
         raise UsageError(f"The pretrain source {what} holds no usable design with finite values for the "
                          f"objectives {', '.join(space.objective_names)} of space '{space.name}'.")
@@ -113,7 +113,8 @@ def _from_csv(path: Path, space: Space, encoder: Encoder) -> PretrainData:
             config = {}
             for p in space.parameters:
                 text = row[pcols[p.name]]
-                config[p.name] = p.from_optuna(float(text)) if pcols[p.name].endswith((".log2", ".rank")) else p.coerce(text)
+                stored_as_key = pcols[p.name].endswith((".log2", ".rank"))
+                config[p.name] = p.from_optuna(float(text)) if stored_as_key else p.coerce(text)
             vals = [float(row[c]) for c in ocols]
         except (ValueError, TypeError, KeyError):
             continue

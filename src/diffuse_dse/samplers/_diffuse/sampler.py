@@ -292,7 +292,7 @@ class DiffuSESampler(BaseSampler):
         if (p_feas >= s.min_feasibility).sum() >= s.batch_size:
             mask = p_feas >= s.min_feasibility
             X, preds, p_feas, origin = X[mask], preds[:, mask], p_feas[mask], origin[mask]
-            configs = [c for c, m in zip(configs, mask) if m]
+            configs = [c for c, m in zip(configs, mask, strict=True) if m]
         believers = None
         if len(obs.X_pending):
             believers = scale.to_hv(scale.inverse(self._regressor.predict(obs.X_pending))).mean(0)

@@ -97,7 +97,7 @@ class DiffuSESettings:
     predictor_warm_steps: int = 100
     predictor_lr: float = 5e-3
     weight_decay: float = 1e-3
-    optimism: float = 1.0
+    optimism: float = 0.0
     n_screen: int = 128
     diversity_radius: float = 0.25
     min_feasibility: float = 0.2
@@ -115,19 +115,22 @@ class DiffuSESettings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in positive and (not isinstance(value, int) or value < 1):
-                raise UsageError(f"The '{f.name}' setting of DiffuSESampler must be a whole number >= 1. Got {value!r}.")
+                raise UsageError(f"The '{f.name}' setting of DiffuSESampler must be a whole number >= 1. "
+                                 f"Got {value!r}.")
         for name in ("n_startup_trials", "budget"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise UsageError(f"The '{name}' setting of DiffuSESampler must be a whole number >= 0 or None. "
                                  f"Got {value!r}.")
         if not 0.0 <= self.cond_dropout < 1.0:
-            raise UsageError(f"The 'cond_dropout' setting of DiffuSESampler must be in [0, 1). Got {self.cond_dropout}.")
+            raise UsageError(f"The 'cond_dropout' setting of DiffuSESampler must be in [0, 1). "
+                             f"Got {self.cond_dropout}.")
         if not 0.0 <= self.pretrain_weight < 1.0:
             raise UsageError(f"The 'pretrain_weight' setting of DiffuSESampler must be in [0, 1). "
                              f"Got {self.pretrain_weight}.")
         if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
-            raise UsageError(f"The 'device' setting of DiffuSESampler must be 'cpu', 'cuda' or 'auto'. Got {self.device!r}.")
+            raise UsageError(f"The 'device' setting of DiffuSESampler must be 'cpu', 'cuda' or 'auto'. "
+                             f"Got {self.device!r}.")
 
     def startup_size(self, n_params: int, *, pretrained: bool) -> int:
         """The initial-design size: :attr:`n_startup_trials`, or the documented rule."""
