@@ -20,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="diffuse", help="the sampler (default: diffuse)")
     p.add_argument("--budget", type=positive_int("--budget"), required=True, help="total evaluations, cache hits and failures included")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
-    p.add_argument("--workers", type=positive_int("--workers"), default=1, help="evaluations run at once, in separate processes")
+    p.add_argument("--workers", type=positive_int("--workers"), default=None,
+                   help="evaluations run at once, in separate processes (default: 1, or the Dask workers with --dask)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run evaluations on Dask: local:N starts N workers on 127.0.0.1, "
+                   "tcp://HOST:PORT joins a running scheduler (see docs/scale-out.md)")
     p.add_argument("--storage", help="an Optuna storage URL or SQLite file (default: ./<space>.db)")
     p.add_argument("--study", help="the study name (default: the space's name)")
     p.add_argument("--evaluator", help="run another evaluator than the space file's (its settings come from the file's 'evaluators')")
@@ -31,15 +34,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from diffuse_dse.cli.pareto import print_front
-    from diffuse_dse.engine import explore, make_executor, open_study, pareto_trials
-    from diffuse_dse.engine.progress import make_reporter
-    from diffuse_dse.engine.study import artifacts_root, default_storage, session_seed, storage_url
+    from diffuse_dse.engine import open_study
+    from diffuse_dse.engine.lock import DriverLock
+    from diffuse_dse.engine.study import default_storage, storage_url
     from diffuse_dse.evaluators import make_evaluator
-    from diffuse_dse.samplers import make_sampler
     from diffuse_dse.space import load_space
 
     space = load_space(args.space)
+    if args.dask is not None:
+        from diffuse_dse.engine.dask import parse_address
+
+        parse_address(args.dask)  # a bad address is a usage error before anything is opened
     evaluator = make_evaluator(space, args.evaluator, parse_setting_values(args.option))
     url = storage_url(args.storage) if args.storage else default_storage(space)
     name = args.study or space.name
@@ -49,15 +54,28 @@ def run(args: argparse.Namespace) -> int:
         "sampler": args.sampler, "seed": args.seed,
     }
     study = open_study(url, name, space, settings)
+    with DriverLock(url, name, study):  # a second driver on this study is refused here (exit 2)
+        return _drive(args, space, evaluator, study, url, name)
+
+
+def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: str) -> int:
+    from diffuse_dse.cli.pareto import print_front
+    from diffuse_dse.engine import explore, make_executor, pareto_trials
+    from diffuse_dse.engine.progress import make_reporter
+    from diffuse_dse.engine.study import artifacts_root, session_seed
+    from diffuse_dse.samplers import make_sampler
+
     seed = session_seed(args.seed, len(study.get_trials(deepcopy=False)))
     study.sampler = make_sampler(args.sampler, space, seed=seed, budget=args.budget)
     artifacts = args.artifacts.resolve() / name if args.artifacts else artifacts_root(url, name)
     print(f"study '{name}' in {url}", file=sys.stderr)
+    executor = make_executor(args.workers or 1, args.dask)
+    workers = args.workers or getattr(executor, "slots", 1)
+    where = f" on Dask {executor.scheduler_address}" if args.dask else ""
     print(f"sampler {args.sampler} (seed {args.seed}), evaluator {evaluator.name}, budget {args.budget}, "
-          f"workers {args.workers}; artifacts under {artifacts}", file=sys.stderr)
-    executor = make_executor(args.workers)
+          f"workers {workers}{where}; artifacts under {artifacts}", file=sys.stderr)
     try:
-        summary = explore(study, space, evaluator, budget=args.budget, workers=args.workers, executor=executor,
+        summary = explore(study, space, evaluator, budget=args.budget, workers=workers, executor=executor,
                           artifacts=artifacts, reporter=make_reporter(space, args.quiet))
     finally:
         executor.shutdown()

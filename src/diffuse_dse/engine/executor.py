@@ -28,6 +28,8 @@ class Outcome:
     metrics: dict[str, float] | None
     reason: str | None
     seconds: float
+    attempts: int = 1
+    """How many times the evaluation was started: more than 1 when a Dask worker died during it."""
 
 
 def evaluate_task(evaluator: Evaluator, config: Config, workdir: str, required: tuple[str, ...]) -> Outcome:
@@ -89,6 +91,11 @@ def _outcome_of(future: Future[Outcome]) -> Outcome:
     return Outcome(None, f"the worker process died ({type(exc).__name__}: {exc})", 0.0)
 
 
-def make_executor(workers: int) -> InlineExecutor | PoolExecutor:
-    """The executor for ``workers`` parallel evaluations (1 runs in the driver)."""
+def make_executor(workers: int, dask: str | None = None) -> Any:
+    """The executor for ``workers`` parallel evaluations (1 runs in the driver), or a
+    :class:`~diffuse_dse.engine.dask.DaskExecutor` for ``dask`` (``local:N`` or ``tcp://HOST:PORT``)."""
+    if dask is not None:
+        from diffuse_dse.engine.dask import DaskExecutor
+
+        return DaskExecutor(dask)
     return InlineExecutor() if workers == 1 else PoolExecutor(workers)

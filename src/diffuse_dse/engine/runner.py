@@ -71,7 +71,9 @@ def recover(study: optuna.Study, space: Space) -> tuple[int, int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pending = t.user_attrs.get("pending_result")
         if pending is not None:
-            _tell(study, space, t.number, Outcome(pending.get("metrics"), pending.get("reason"), pending.get("seconds", 0.0)))
+            outcome = Outcome(pending.get("metrics"), pending.get("reason"), pending.get("seconds", 0.0),
+                              pending.get("attempts", 1))
+            _tell(study, space, t.number, outcome)
             told += 1
             continue
         study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "the driver stopped before this evaluation finished; it was queued again")
@@ -87,6 +89,8 @@ def _tell(study: optuna.Study, space: Space, number: int, outcome: Outcome, extr
     for key, value in (extra or {}).items():
         storage.set_trial_user_attr(trial_id, key, value)
     storage.set_trial_user_attr(trial_id, "eval_seconds", round(outcome.seconds, 3))
+    if outcome.attempts != 1:  # a Dask worker died during it and it was run again
+        storage.set_trial_user_attr(trial_id, "attempts", outcome.attempts)
     if outcome.metrics is None:
         storage.set_trial_user_attr(trial_id, "fail_reason", outcome.reason or "unknown")
         study.tell(number, state=TrialState.FAIL)
@@ -198,7 +202,8 @@ def explore(
             for p in inflight:
                 if p.future.done() and p.duplicate_of is None and not p.saved:
                     o = p.future.result()
-                    p.trial.set_user_attr("pending_result", {"metrics": o.metrics, "reason": o.reason, "seconds": o.seconds})
+                    p.trial.set_user_attr("pending_result", {"metrics": o.metrics, "reason": o.reason,
+                                                             "seconds": o.seconds, "attempts": o.attempts})
                     p.saved = True
             while inflight and inflight[0].future.done():
                 finish(inflight.popleft())
