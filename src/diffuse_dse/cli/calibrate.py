@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the Sobol design and the held-out split")
     p.add_argument("--fit-only", action="store_true", help="fit to the data already in the CSV; run nothing")
     p.add_argument("--out", default=None, help="where to write the fitted coefficients (default: the shipped file)")
-    p.add_argument("--ridge", type=float, default=0.3, help="pull toward the first-principles coefficients")
+    p.add_argument("--ridge", type=float, default=0.05, help="pull toward the first-principles coefficients")
     p.set_defaults(func=run)
 
 

@@ -7,7 +7,11 @@ never stops a run.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -68,7 +72,8 @@ class PoolExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Outcome], *args: Any) -> Future[Outcome]:
         outer: Future[Outcome] = Future()
@@ -82,6 +87,18 @@ class PoolExecutor:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a pool worker: be killed when the driver dies (Linux), so that a SIGKILLed driver
+    leaves no orphan finishing an evaluation whose result nobody will store."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent:  # the driver died before the line above ran
+        os._exit(1)
 
 
 def _outcome_of(future: Future[Outcome]) -> Outcome:

@@ -159,7 +159,7 @@ def _subset(arrays: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.n
 
 
 def fit(arrays: Mapping[str, np.ndarray], measured: Mapping[str, np.ndarray], coef: Mapping[str, Any], *,
-        workload: str, ridge: float = 0.3) -> dict[str, Any]:
+        workload: str, ridge: float = 0.05) -> dict[str, Any]:
     """Coefficients that best match ``measured`` in log space (see the module docstring)."""
     from scipy.optimize import least_squares
 
