@@ -15,14 +15,14 @@ from optuna.trial import TrialState
 
 pytest.importorskip("torch")
 
-from diffuse_dse.errors import UsageError  # noqa: E402
-from diffuse_dse.evaluators.synthetic import synthetic_objectives  # noqa: E402
-from diffuse_dse.samplers._diffuse import DiffuSESampler, DiffuSESettings  # noqa: E402
-from diffuse_dse.samplers._diffuse.legalize import Legalizer  # noqa: E402
-from diffuse_dse.samplers._diffuse.observations import ObjectiveScale  # noqa: E402
-from diffuse_dse.samplers._diffuse.selection import hypervolume_improvement, select_batch  # noqa: E402
-from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets  # noqa: E402
-from diffuse_dse.space import Encoder, Objective, Parameter, Space, load_space, parse  # noqa: E402
+from diffuse_dse.errors import UsageError
+from diffuse_dse.evaluators.synthetic import synthetic_objectives
+from diffuse_dse.samplers._diffuse import DiffuSESampler, DiffuSESettings
+from diffuse_dse.samplers._diffuse.legalize import Legalizer
+from diffuse_dse.samplers._diffuse.observations import ObjectiveScale
+from diffuse_dse.samplers._diffuse.selection import hypervolume_improvement, select_batch
+from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets
+from diffuse_dse.space import Encoder, Objective, Parameter, Space, load_space, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = ROOT / "examples" / "synthetic.yaml"
@@ -151,10 +151,9 @@ def test_same_seed_same_proposals_in_process_and_across_processes():
     first = proposals(7)
     assert first == proposals(7)
     assert first != proposals(8)
-    code = (
-        "import json, sys; sys.path.insert(0, %r); from test_diffuse import proposals; "
-        "print(json.dumps(proposals(7)))" % str(Path(__file__).parent)
-    )
+    here = str(Path(__file__).parent)
+    code = f"import json, sys; sys.path.insert(0, {here!r}); from test_diffuse import proposals; " \
+        "print(json.dumps(proposals(7)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(first))
 
@@ -237,7 +236,7 @@ def test_options_fail_fast():
         DiffuSESampler(pretrain=synthetic_objectives)
     with pytest.raises(UsageError, match="unknown option"):
         DiffuSESampler(space=space, batchsize=3)
-    with pytest.raises(UsageError, match="'batch_size'.*Got 0"):
+    with pytest.raises(UsageError, match=r"'batch_size'.*Got 0"):
         DiffuSESampler(space=space, batch_size=0)
     assert DiffuSESettings().startup_size(6, pretrained=False) == 10
     assert DiffuSESettings(budget=300).startup_size(6, pretrained=False) == 30
@@ -256,7 +255,11 @@ def test_pretrain_sources_load(tmp_path):
     from_study = load_pretrain(study, space, enc, np.random.default_rng(0), 1)
     np.testing.assert_allclose(from_study.Y, values)
     csv = tmp_path / "old.csv"
-    study.trials_dataframe().to_csv(csv, index=False)
+    keys = [p.optuna_key for p in space.parameters]
+    lines = [",".join(["number", *(f"params_{k}" for k in keys), "values_0", "values_1", "values_2"])]
+    for t in study.trials:  # the columns of Optuna's trials_dataframe()
+        lines.append(",".join([str(t.number), *(str(t.params[k]) for k in keys), *(repr(v) for v in t.values)]))
+    csv.write_text("\n".join(lines) + "\n")
     from_csv = load_pretrain(str(csv), space, enc, np.random.default_rng(0), 1)
     np.testing.assert_allclose(from_csv.Y, values)
     np.testing.assert_allclose(from_csv.X, from_study.X)
