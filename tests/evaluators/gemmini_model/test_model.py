@@ -39,8 +39,9 @@ def test_lower_vt_gives_more_leakage_and_less_delay(default) -> None:
 
 
 def test_tighter_clock_target_costs_area_and_power(default) -> None:
-    relaxed = _one({**default, "clock_ps": 2000})
-    tight = _one({**default, "clock_ps": 500})
+    # the delay-oriented script trades area for delay; the calibrated area script hardly reacts to the target
+    relaxed = _one({**default, "synth_strategy": "delay", "clock_ps": 2000})
+    tight = _one({**default, "synth_strategy": "delay", "clock_ps": 500})
     assert tight["area_mm2"] > relaxed["area_mm2"]
     assert tight["power_mw"] > relaxed["power_mw"]
     assert tight["latency_ms"] < relaxed["latency_ms"]
