@@ -5,6 +5,7 @@ Dask workers, which inherit the driver's environment) behave like the driver:
 
 * ``DIFFUSE_TEST_LOG``: a file to which every finished evaluation appends one JSON line;
 * ``DIFFUSE_TEST_DELAY``: seconds each evaluation sleeps (default 0.3);
+* ``DIFFUSE_TEST_STARTS``: a file to which every evaluation appends a line when it starts;
 * ``DIFFUSE_TEST_COUNTER``: a file counting evaluations, so the n-th one can misbehave.
 """
 
@@ -45,10 +46,13 @@ def _next_count() -> int:
 def slow_logged(config: dict, workdir: Path) -> dict:
     """Sleeps, then logs the finished evaluation (its config and folder) and returns metrics."""
     (Path(workdir) / "pid").write_text(str(os.getpid()))
+    if os.environ.get("DIFFUSE_TEST_STARTS"):
+        _append(os.environ["DIFFUSE_TEST_STARTS"], {"workdir": Path(workdir).name, "t": time.time()})
     time.sleep(float(os.environ.get("DIFFUSE_TEST_DELAY", "0.3")))
     out = _metrics(config)
     if os.environ.get("DIFFUSE_TEST_LOG"):
-        _append(os.environ["DIFFUSE_TEST_LOG"], {"config": config, "workdir": Path(workdir).name, "pid": os.getpid()})
+        _append(os.environ["DIFFUSE_TEST_LOG"], {"config": config, "workdir": Path(workdir).name, "pid": os.getpid(),
+                                               "t": time.time()})
     return out
 
 
