@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                              f"{len(data.space.objectives)}. Use --kind pareto.")
         fig = figures.pareto_3d(data)
     elif kind == "hv":
-        fig = figures.hv_history(data)
+        fig = figures.bench_hv(bench) if bench else figures.hv_history(data)
     elif kind == "parallel":
         fig = figures.parallel(data)
     else:

@@ -62,7 +62,8 @@ def open_studies(args: argparse.Namespace) -> list[Any]:
         raise UsageError(f"{url} holds no study made by `diffuse run` or `diffuse bench`.")
     if len(spaces) > 1:
         names = ", ".join(s.name for s in studies)
-        raise UsageError(f"{url} holds studies of {len(spaces)} different design spaces ({names}); choose one with --study.")
+        raise UsageError(f"{url} holds studies of {len(spaces)} different design spaces ({names}); "
+                         "choose one with --study.")
     return studies
 
 

@@ -20,13 +20,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from diffuse_dse.engine.records import completed, is_feasible, objective_matrix  # noqa: E402
-from diffuse_dse.report import data as _data  # noqa: E402
-from diffuse_dse.space import Parameter, Space  # noqa: E402
+from diffuse_dse.engine.records import completed, is_feasible, objective_matrix
+from diffuse_dse.report import data as _data
+from diffuse_dse.space import Parameter, Space
 
 LAYER_COLOURS = {"hw": "#1f5fa8", "eda": "#d9730d"}
 LAYER_NAMES = {"hw": "hardware", "eda": "EDA flow"}

@@ -27,21 +27,25 @@ from diffuse_dse.report.importance import param_importances
 from diffuse_dse.space import Space
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d1d1f;
+background:#fafafa}
 header{background:#16324f;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:2px 0;opacity:.9}nav{padding:8px 28px;background:#e9eef4;position:sticky;top:0;z-index:2}
-nav a{margin-right:14px;color:#16324f;text-decoration:none;font-weight:600}main{padding:8px 28px 40px;max-width:1400px}
+nav a{margin-right:14px;color:#16324f;text-decoration:none;font-weight:600}
+main{padding:8px 28px 40px;max-width:1400px}
 section{background:#fff;border:1px solid #e2e2e2;border-radius:6px;padding:14px 18px;margin:16px 0}
 h2{margin:0 0 8px;font-size:18px;color:#16324f}h3{font-size:15px;margin:14px 0 6px}
 img.fig{max-width:100%;height:auto;display:block;margin:8px 0}
-table{border-collapse:collapse;font-size:12.5px;margin:6px 0}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
-th{background:#f0f3f6;position:sticky;top:38px}td.t,th.t{text-align:left}
+table{border-collapse:collapse;font-size:12.5px;margin:6px 0}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f0f3f6}td.t,th.t{text-align:left}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th:after{content:' \\2195';color:#999}
 table.sortable th[aria-sort=ascending]:after{content:' \\25B2';color:#16324f}
 table.sortable th[aria-sort=descending]:after{content:' \\25BC';color:#16324f}
 .hw{color:#1f5fa8}.eda{color:#d9730d}.obj{font-weight:700}.note{color:#555;font-size:13px}
 .scroll{overflow-x:auto}pre{background:#f5f5f5;padding:10px;overflow-x:auto;font-size:12px}
-.kv td:first-child{text-align:left;font-weight:600}.kv td{text-align:left}.tag{font-size:11px;padding:0 4px;border-radius:3px}
+.kv td:first-child{text-align:left;font-weight:600}.kv td{text-align:left}
+.tag{font-size:11px;padding:0 4px;border-radius:3px}
 .tag.hw{background:#e3edf9}.tag.eda{background:#fbeadb}
 """
 
@@ -62,7 +66,8 @@ _JS = """
     Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,col){
       th.tabIndex=0;th.title='sort by this column';
       th.addEventListener('click',function(){sortBy(table,th,col);});
-      th.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();sortBy(table,th,col);}});
+      th.addEventListener('keydown',function(e){
+        if(e.key==='Enter'||e.key===' '){e.preventDefault();sortBy(table,th,col);}});
     });});
 })();
 """
@@ -103,7 +108,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, sortable: bo
             sort_key = f' data-v="{v!r}"' if isinstance(v, float) and math.isfinite(v) else ""
             cells.append(f'<td class="{c}"{sort_key}>{_e(fmt(v))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="scroll"><table {attrs}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return (f'<div class="scroll"><table {attrs}><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _try(what: str, make: Callable[[], str]) -> str:
@@ -147,7 +153,8 @@ class ReportBuilder:
             ("settings", "Run settings", self.section_settings()),
         ]
         nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections)
-        body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>' for key, title, content in sections)
+        body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>'
+                       for key, title, content in sections)
         title = (f"Bench report: {len(self.studies)} studies on '{self.space.name}'" if self.bench
                  else f"Exploration report: '{self.data.name}'")
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -54,7 +54,8 @@ def param_importances(space: Space, trials: Sequence[FrozenTrial], *, evaluator:
     pool = [t for t in trials if t.values is not None and "cache_hit" not in t.user_attrs
             and t.state == optuna.trial.TrialState.COMPLETE]
     if len(pool) < MIN_TRIALS:
-        raise UsageError(f"Parameter importance needs at least {MIN_TRIALS} completed designs; the study has {len(pool)}.")
+        raise UsageError(f"Parameter importance needs at least {MIN_TRIALS} completed designs; "
+                         f"the study has {len(pool)}.")
     names = {p.optuna_key: p.name for p in space.parameters}
     keys = [p.optuna_key for p in space.parameters if p.cardinality > 1]
     study = optuna.create_study(directions=["minimize"] * len(space.objectives))
