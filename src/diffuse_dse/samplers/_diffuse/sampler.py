@@ -249,11 +249,15 @@ class DiffuSESampler(BaseSampler):
         return scale, classifier
 
     def _propose_batch(self, space: Space, obs: Observations) -> list[Config]:
+        scale, classifier = self._fit(space, obs)
+        return self._choose(space, obs, scale, classifier)
+
+    def _choose(self, space: Space, obs: Observations, scale: ObjectiveScale, classifier: Any) -> list[Config]:
+        """Targets, candidates, legalization and batch choice with fitted models."""
         from diffuse_dse._diffusion.guidance import target_guide
 
         s = self.settings
         assert self._legalizer is not None
-        scale, classifier = self._fit(space, obs)
         Yq, Yh = scale.transform(obs.Y), scale.to_hv(obs.Y)
         ok_rows = np.flatnonzero(obs.ok) if obs.ok.any() else np.arange(len(Yq))
         front_rows = ok_rows[_nondominated(Yh[ok_rows])]
