@@ -76,12 +76,16 @@ def parse_setting_values(items: Sequence[str]) -> dict[str, Any]:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, styles: Mapping[str, str] | None = None) -> None:
+    """A table on stdout at its natural width: rows are never folded, so wide fronts stay
+    readable (page them with ``less -S``)."""
     table = Table(title=title, title_justify="left", header_style="bold")
     for col in columns:
-        table.add_column(col, style=(styles or {}).get(col), overflow="fold")
-    for row in rows:
-        table.add_row(*(fmt(v) for v in row))
-    Console(file=sys.stdout, width=max(100, Console().width)).print(table)
+        table.add_column(col, style=(styles or {}).get(col), no_wrap=True)
+    cells = [[fmt(v) for v in row] for row in rows]
+    for row in cells:
+        table.add_row(*row)
+    natural = sum(max(len(str(c)), *(len(r[i]) for r in cells)) + 3 for i, c in enumerate(columns)) + 1 if cells else 80
+    Console(file=sys.stdout, width=max(natural, len(title), 80)).print(table)
 
 
 def fmt(value: Any) -> str:
