@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from diffuse_dse.evaluators.gemmini_model import calibration as cal
     from diffuse_dse.evaluators.gemmini_model.model import METRICS
-    from diffuse_dse.evaluators.gemmini_model.technology import COEFFICIENTS_FILE, load_coefficients
+    from diffuse_dse.evaluators.gemmini_model.technology import COEFFICIENTS_FILE, PRIOR_FILE, load_coefficients
     from diffuse_dse.evaluators.registry import make_evaluator
     from diffuse_dse.space import load_space
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if n < 4:
         raise UsageError(f"{data} holds {n} rows for workload {workload}; the fit needs at least 4. Run more points.")
     train, test = cal.split(n, args.seed)
-    prior = load_coefficients()
+    prior = load_coefficients(PRIOR_FILE)  # first principles, so held-out rows never inform the start
     fitted = cal.fit(cal._subset(arrays, train), {k: v[train] for k, v in measured.items()}, prior,
                      workload=workload, ridge=args.ridge)
     report = {

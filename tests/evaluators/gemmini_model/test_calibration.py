@@ -6,13 +6,13 @@ import numpy as np
 
 from diffuse_dse.evaluators.gemmini_model import calibration as cal
 from diffuse_dse.evaluators.gemmini_model import evaluate_arrays
-from diffuse_dse.evaluators.gemmini_model.technology import load_coefficients
+from diffuse_dse.evaluators.gemmini_model.technology import PRIOR_FILE, load_coefficients
 
 from .conftest import random_batch
 
 
 def test_fit_recovers_a_perturbed_technology() -> None:
-    prior = load_coefficients()
+    prior = load_coefficients(PRIOR_FILE)
     truth = dict(prior, fa_area_um2=prior["fa_area_um2"] * 1.4, reg_ps=prior["reg_ps"] * 1.5,
                  vt_leak_pw_per_um2=[v * 0.6 for v in prior["vt_leak_pw_per_um2"]],
                  mac_fj_per_fa=prior["mac_fj_per_fa"] * 1.3)

@@ -65,7 +65,7 @@ def test_calibrate_against_a_stand_in_flow_is_resumable(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert len(rows) >= 8 and {"area_mm2", "power_mw", "latency_ms", "workload"} <= set(rows[0])
     report = json.loads(first.stdout)
-    assert report["fitted"]["area_mm2"]["mdape_pct"] < 1.0  # the stand-in flow is the model itself
+    assert report["fitted"]["area_mm2"]["mdape_pct"] < 5.0  # the stand-in flow is the (calibrated) model
     second = _diffuse(*args, cwd=tmp_path)
     assert second.returncode == 0 and "added 0 rows" in second.stderr
     assert json.loads(coef.read_text())["fa_area_um2"] > 0

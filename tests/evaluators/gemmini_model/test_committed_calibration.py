@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from diffuse_dse.evaluators.gemmini_model import calibration as cal
-from diffuse_dse.evaluators.gemmini_model.technology import load_coefficients
+from diffuse_dse.evaluators.gemmini_model.technology import PRIOR_FILE, load_coefficients
 from diffuse_dse.space import load_space
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,7 +37,8 @@ def test_held_out_error_on_the_committed_data(tmp_path: Path) -> None:
     arrays, measured = cal.dataset(space, DATA, "resnet50")
     n = len(measured["area_mm2"])
     train, test = cal.split(n, 0)
-    fitted = cal.fit(cal._subset(arrays, train), {k: v[train] for k, v in measured.items()}, load_coefficients(),
+    prior = load_coefficients(PRIOR_FILE)
+    fitted = cal.fit(cal._subset(arrays, train), {k: v[train] for k, v in measured.items()}, prior,
                      workload="resnet50", ridge=0.05)
     report = cal.errors(cal._subset(arrays, test), {k: v[test] for k, v in measured.items()}, fitted,
                         workload="resnet50")

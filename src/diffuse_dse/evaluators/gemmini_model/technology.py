@@ -37,6 +37,8 @@ import numpy as np
 from diffuse_dse.evaluators.gemmini_model.sram import banks
 
 COEFFICIENTS_FILE = Path(__file__).with_name("coefficients.json")
+PRIOR_FILE = Path(__file__).with_name("coefficients_prior.json")
+"""The first-principles coefficients: the start and ridge anchor of every calibration fit."""
 VT_FLAVOURS: tuple[str, ...] = ("RVT", "RVT+LVT", "LVT", "LVT+SLVT", "SLVT")
 
 
