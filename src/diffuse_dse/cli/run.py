@@ -68,8 +68,8 @@ def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: st
     seed = session_seed(args.seed, len(study.get_trials(deepcopy=False)))
     study.sampler = make_sampler(args.sampler, space, seed=seed, budget=args.budget)
     artifacts = args.artifacts.resolve() / name if args.artifacts else artifacts_root(url, name)
-    print(f"study '{name}' in {url}", file=sys.stderr)
     executor = make_executor(args.workers or 1, args.dask)
+    print(f"study '{name}' in {url}", file=sys.stderr)
     workers = args.workers or getattr(executor, "slots", 1)
     where = f" on Dask {executor.scheduler_address}" if args.dask else ""
     print(f"sampler {args.sampler} (seed {args.seed}), evaluator {evaluator.name}, budget {args.budget}, "
