@@ -114,12 +114,14 @@ def compose_bank(macros: tuple[Macro, ...], capacity_bytes: int, width: int, wha
     """The smallest-area bank of ``capacity_bytes`` with rows of ``width`` bits.
 
     Raises:
-        InfeasibleDesign: the capacity is not a whole number of rows, or holds less than one.
+        InfeasibleDesign: the capacity holds less than one row.
+
+    A capacity that is not a whole number of rows keeps its whole rows (``floor``), as
+    Gemmini sizes its accumulator when ``acc_bits`` is not a power of two.
     """
     bits = capacity_bytes * 8
-    if bits % width or bits < width:
-        raise InfeasibleDesign(f"a {what} bank of {capacity_bytes} bytes cannot hold whole rows of {width} bits "
-                               f"({bits / width:g} rows)")
+    if bits < width:
+        raise InfeasibleDesign(f"a {what} bank of {capacity_bytes} bytes cannot hold one row of {width} bits")
     depth = bits // width
     best = min((Bank(mac, math.ceil(width / mac.bits), math.ceil(depth / mac.words), depth, width)
                 for mac in macros), key=lambda b: (b.area_um2, b.cols * b.rows))
