@@ -59,10 +59,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: str) -> int:
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from diffuse_dse.cli.pareto import print_front
     from diffuse_dse.engine import explore, make_executor, pareto_trials
     from diffuse_dse.engine.progress import make_reporter
     from diffuse_dse.engine.study import artifacts_root, session_seed
+    from diffuse_dse.errors import StorageError
     from diffuse_dse.samplers import make_sampler
 
     seed = session_seed(args.seed, len(study.get_trials(deepcopy=False)))
@@ -77,6 +81,9 @@ def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: st
     try:
         summary = explore(study, space, evaluator, budget=args.budget, workers=workers, executor=executor,
                           artifacts=artifacts, reporter=make_reporter(space, args.quiet))
+    except (StorageInternalError, SQLAlchemyError) as exc:
+        raise StorageError(f"the storage {url} failed during the run ({str(exc).splitlines()[0]}); what was told "
+                           "before is kept. Fix the storage and run again to resume.") from None
     finally:
         executor.shutdown()
     print(f"done: {summary.spent} of {args.budget} evaluations spent; this session evaluated {summary.evaluated}, "

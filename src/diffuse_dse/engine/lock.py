@@ -80,6 +80,9 @@ class DriverLock:
             self._lease = StudyLease(self.study, self.url)
             self._lease.acquire()
             return self
+        if not os.access(path.parent, os.W_OK):  # SQLite writes its journal beside the database
+            raise StorageError(f"{path.parent}: the folder of the study database cannot be written (permission "
+                               "denied), and SQLite needs it for its journal. Choose a writable --storage folder.")
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
