@@ -21,7 +21,7 @@ def run(space, name: str, seed: int, tmp_path) -> optuna.Study:
     return study
 
 
-@pytest.mark.parametrize("name", [s for s in SAMPLERS if s != "diffuse"])
+@pytest.mark.parametrize("name", SAMPLERS)
 def test_sampler_runs_twenty_trials_deterministically(name, synthetic_space_path, tmp_path):
     space = load_space(synthetic_space_path)
     first = run(space, name, 7, tmp_path)
