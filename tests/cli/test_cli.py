@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
@@ -34,10 +33,14 @@ def test_space_show_prints_table_and_size():
 
 def test_bad_space_is_one_line_exit_2_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((EXAMPLES / "synthetic.yaml").read_text().replace("kind: int, low: 0, high: 20", "kind: int, low: 30, high: 20"))
+    bad.write_text(
+        (EXAMPLES / "synthetic.yaml").read_text().replace("kind: int, low: 0, high: 20", "kind: int, low: 30, high: 20")
+    )
     result = run_cli("run", str(bad), "--sampler", "random", "--budget", "5", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "parameters[0].high (line 6): must be >= low (30). Got 20" in result.stderr
+    assert (
+        result.stderr.count("\n") == 1 and "parameters[0].high (line 6): must be >= low (30). Got 20" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == [bad]
 
@@ -69,8 +72,15 @@ def test_run_status_pareto_round_trip(tmp_path):
 
 
 def test_evaluate_prints_qor_and_artifacts(tmp_path):
-    result = run_cli("evaluate", str(EXAMPLES / "synthetic.yaml"), "--set", "kind=ridge", "--json",
-                     "--artifacts", str(tmp_path / "a"))
+    result = run_cli(
+        "evaluate",
+        str(EXAMPLES / "synthetic.yaml"),
+        "--set",
+        "kind=ridge",
+        "--json",
+        "--artifacts",
+        str(tmp_path / "a"),
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["config"]["kind"] == "ridge" and set(data["metrics"]) == {"f1", "f2", "f3"}
@@ -88,14 +98,37 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(tmp_path):
         "    time.sleep(0.4)\n"
         "    with open(LOG, 'a') as f:\n"
         "        f.write(json.dumps(config, sort_keys=True) + '\\n')\n"
-        "    return SyntheticEvaluator().evaluate(config, None)\n")
+        "    return SyntheticEvaluator().evaluate(config, None)\n"
+    )
     space = tmp_path / "space.yaml"
-    space.write_text((EXAMPLES / "synthetic.yaml").read_text().replace(
-        "evaluator: synthetic", f"evaluator: python\nevaluators:\n  python: {{function: 'flow:qor', path: '{tmp_path}'}}"
-    ).replace("name: synthetic", "name: killme").replace("metrics", "metrics"))
+    space.write_text(
+        (EXAMPLES / "synthetic.yaml")
+        .read_text()
+        .replace(
+            "evaluator: synthetic",
+            f"evaluator: python\nevaluators:\n  python: {{function: 'flow:qor', path: '{tmp_path}'}}",
+        )
+        .replace("name: synthetic", "name: killme")
+        .replace("metrics", "metrics")
+    )
     code = "from diffuse_dse.cli import main; raise SystemExit(main())"
-    argv = [sys.executable, "-c", code, "run", str(space), "--sampler", "random", "--budget", "24", "--workers", "2", "--quiet"]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    argv = [
+        sys.executable,
+        "-c",
+        code,
+        "run",
+        str(space),
+        "--sampler",
+        "random",
+        "--budget",
+        "24",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 6):
         time.sleep(0.1)

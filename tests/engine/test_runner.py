@@ -49,8 +49,16 @@ def explore_study(space, sampler, evaluator, tmp_path, budget, workers=1):
     study = optuna.create_study(directions=["minimize"] * 3, sampler=sampler)
     executor = InlineExecutor() if workers == 1 else PoolExecutor(workers)
     try:
-        summary = explore(study, space, evaluator, budget=budget, workers=workers, executor=executor,
-                          artifacts=tmp_path / "artifacts", reporter=LogReporter(space))
+        summary = explore(
+            study,
+            space,
+            evaluator,
+            budget=budget,
+            workers=workers,
+            executor=executor,
+            artifacts=tmp_path / "artifacts",
+            reporter=LogReporter(space),
+        )
     finally:
         executor.shutdown()
     return study, summary
@@ -102,7 +110,9 @@ def test_parallel_workers_give_the_same_trials_as_one(synthetic_space_path, tmp_
 
 
 def test_outcome_constraints_exclude_designs_from_the_front(write_space, synthetic_space_path, tmp_path):
-    text = synthetic_space_path.read_text().replace("evaluator: synthetic", 'outcome_constraints: ["f3 <= 0.5"]\nevaluator: synthetic')
+    text = synthetic_space_path.read_text().replace(
+        "evaluator: synthetic", 'outcome_constraints: ["f3 <= 0.5"]\nevaluator: synthetic'
+    )
     space = load_space(write_space(text))
     study, _ = explore_study(space, optuna.samplers.RandomSampler(seed=2), SyntheticEvaluator(), tmp_path, budget=20)
     violations = [t.user_attrs["constraint_violations"][0] for t in study.trials if t.state == TrialState.COMPLETE]

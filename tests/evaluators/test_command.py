@@ -74,9 +74,13 @@ def test_garbage_output_becomes_a_failed_outcome(script, tmp_path):
 def test_missing_metric_and_nan_are_failures(tmp_path):
     script = tmp_path / "nan.py"
     script.write_text("import json,sys; json.dump({'f1': float('nan')}, open(sys.argv[1], 'w'))")
-    outcome = evaluate_task(CommandEvaluator({"argv": [sys.executable, str(script), "{output}"]}), {}, str(tmp_path), ("f1",))
+    outcome = evaluate_task(
+        CommandEvaluator({"argv": [sys.executable, str(script), "{output}"]}), {}, str(tmp_path), ("f1",)
+    )
     assert "metric 'f1' is nan" in outcome.reason
-    outcome = evaluate_task(CommandEvaluator({"argv": [sys.executable, str(script), "{output}"]}), {}, str(tmp_path), ("f2",))
+    outcome = evaluate_task(
+        CommandEvaluator({"argv": [sys.executable, str(script), "{output}"]}), {}, str(tmp_path), ("f2",)
+    )
     assert outcome.metrics is None
 
 

@@ -15,9 +15,19 @@ BUDGET = 20
 
 
 def run(space, name: str, seed: int, tmp_path) -> optuna.Study:
-    study = optuna.create_study(directions=["minimize"] * 3, sampler=make_sampler(name, space, seed=seed, budget=BUDGET))
-    explore(study, space, SyntheticEvaluator(), budget=BUDGET, workers=1, executor=InlineExecutor(),
-            artifacts=tmp_path / name, reporter=LogReporter(space))
+    study = optuna.create_study(
+        directions=["minimize"] * 3, sampler=make_sampler(name, space, seed=seed, budget=BUDGET)
+    )
+    explore(
+        study,
+        space,
+        SyntheticEvaluator(),
+        budget=BUDGET,
+        workers=1,
+        executor=InlineExecutor(),
+        artifacts=tmp_path / name,
+        reporter=LogReporter(space),
+    )
     return study
 
 

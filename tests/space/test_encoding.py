@@ -31,7 +31,7 @@ def test_round_trip_every_kind(write_space):
     x = encoder.encode(configs)
     assert x.min() >= -1 and x.max() <= 1
     back = encoder.decode(x)
-    for before, after in zip(configs, back):
+    for before, after in zip(configs, back, strict=True):
         for name in space.names:
             if space.parameter(name).kind == "float":
                 assert after[name] == pytest.approx(before[name])

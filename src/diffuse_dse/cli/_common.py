@@ -19,7 +19,9 @@ from diffuse_dse.space import Space, load_space
 
 
 def add_study_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="SPACE_OR_DB", help="the space file (its default study) or a study database (.db)")
+    parser.add_argument(
+        "target", metavar="SPACE_OR_DB", help="the space file (its default study) or a study database (.db)"
+    )
     parser.add_argument("--storage", help="an Optuna storage URL or SQLite file (default: ./<space>.db)")
     parser.add_argument("--study", help="the study name (default: the space's name, or the only study stored)")
 
@@ -75,7 +77,9 @@ def parse_setting_values(items: Sequence[str]) -> dict[str, Any]:
     return {k: yaml.safe_load(v) if v.strip() else "" for k, v in parse_assignments(items, "--option").items()}
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, styles: Mapping[str, str] | None = None) -> None:
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, styles: Mapping[str, str] | None = None
+) -> None:
     """A table on stdout at its natural width: rows are never folded, so wide fronts stay
     readable (page them with ``less -S``)."""
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -99,7 +103,7 @@ def dump_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def positive_int(option: str):  # noqa: ANN201 - argparse type factory
+def positive_int(option: str):
     def parse(text: str) -> int:
         try:
             value = int(text)

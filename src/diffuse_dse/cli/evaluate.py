@@ -13,13 +13,20 @@ from diffuse_dse.errors import EvaluationError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="evaluate one configuration (the default design unless --set) and print its QoR",
-                       description="Evaluate one configuration (the space's default design unless --set changes it) and print its QoR.",
-                       epilog="example: diffuse evaluate examples/gemmini-asap7.yaml --set mesh_rows=8 --set mesh_cols=8 --evaluator asap7")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate one configuration (the default design unless --set) and print its QoR",
+        description="Evaluate one configuration (the space's default design unless --set changes it) "
+        "and print its QoR.",
+        epilog="example: diffuse evaluate examples/gemmini-asap7.yaml --set mesh_rows=8 --set mesh_cols=8 "
+        "--evaluator asap7",
+    )
     p.add_argument("space", type=Path, metavar="SPACE.yaml", help="the design-space file")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a parameter value (repeatable)")
     p.add_argument("--evaluator", help="another evaluator than the space file's")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="override an evaluator setting (repeatable)")
+    p.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="override an evaluator setting (repeatable)"
+    )
     p.add_argument("--artifacts", type=Path, help="folder for the artifacts (default: a new temporary folder)")
     p.add_argument("--json", action="store_true", help="print the configuration and QoR as JSON")
     p.set_defaults(func=run)
@@ -34,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     config = space.default_config()
     for name, text in parse_assignments(args.set, "--set").items():
         if name not in space.names:
-            raise UsageError(f"--set {name}=...: the space has no parameter '{name}'; it has: {', '.join(space.names)}.")
+            raise UsageError(
+                f"--set {name}=...: the space has no parameter '{name}'; it has: {', '.join(space.names)}."
+            )
         try:
             config[name] = space.parameter(name).coerce(text)
         except ValueError as exc:

@@ -15,9 +15,12 @@ from diffuse_dse.space import Space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pareto", help="print the Pareto-optimal designs of a study",
-                       description="Print the Pareto-optimal designs of a study, with real parameter values and QoR.",
-                       epilog="example: diffuse pareto examples/gemmini-asap7.yaml --csv > front.csv")
+    p = sub.add_parser(
+        "pareto",
+        help="print the Pareto-optimal designs of a study",
+        description="Print the Pareto-optimal designs of a study, with real parameter values and QoR.",
+        epilog="example: diffuse pareto examples/gemmini-asap7.yaml --csv > front.csv",
+    )
     add_study_arguments(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="write CSV to stdout")
@@ -33,7 +36,7 @@ def front_rows(space: Space, front: Sequence[FrozenTrial]) -> tuple[list[str], l
     columns = ["trial", *metric_names, *space.names]
     rows = []
     for t in sorted(front, key=lambda t: t.values[0]):
-        metrics = t.user_attrs.get("metrics", dict(zip(space.objective_names, t.values)))
+        metrics = t.user_attrs.get("metrics", dict(zip(space.objective_names, t.values, strict=True)))
         config = config_of(t, space)
         rows.append([t.number, *(metrics.get(m, "") for m in metric_names), *(config[n] for n in space.names)])
     return columns, rows
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         writer.writerow(columns)
         writer.writerows(rows)
     elif args.json:
-        dump_json([dict(zip(columns, row)) for row in rows])
+        dump_json([dict(zip(columns, row, strict=True)) for row in rows])
     elif front:
         print_front(space, front, f"Pareto front of '{study.study_name}' ({len(front)} designs)")
     else:

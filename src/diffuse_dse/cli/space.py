@@ -9,12 +9,19 @@ from diffuse_dse.cli._common import print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("space", help="inspect a design-space file",
-                       description="Inspect a design-space file.", epilog="example: diffuse space show examples/gemmini-asap7.yaml")
+    p = sub.add_parser(
+        "space",
+        help="inspect a design-space file",
+        description="Inspect a design-space file.",
+        epilog="example: diffuse space show examples/gemmini-asap7.yaml",
+    )
     inner = p.add_subparsers(dest="space_command", metavar="ACTION", required=True)
-    show = inner.add_parser("show", help="print the parameters as a table and the size of the space",
-                            description="Print the parameters as a table and the size of the space.",
-                            epilog="example: diffuse space show examples/gemmini-asap7.yaml")
+    show = inner.add_parser(
+        "show",
+        help="print the parameters as a table and the size of the space",
+        description="Print the parameters as a table and the size of the space.",
+        epilog="example: diffuse space show examples/gemmini-asap7.yaml",
+    )
     show.add_argument("space", type=Path, metavar="SPACE.yaml", help="the design-space file")
     show.set_defaults(func=run)
 
@@ -27,14 +34,23 @@ def run(args: argparse.Namespace) -> int:
     for p in space.parameters:
         default = p.default if p.default is not None else f"(middle: {p.middle()})"
         rows.append([p.name, p.layer, p.kind, p.describe_values() + (f" {p.unit}" if p.unit else ""), default])
-    print_table(f"{space.name}: {len(space.parameters)} parameters "
-                f"({sum(p.layer == 'hw' for p in space.parameters)} hw, {sum(p.layer == 'eda' for p in space.parameters)} eda)",
-                ["name", "layer", "kind", "values", "default"], rows)
+    print_table(
+        f"{space.name}: {len(space.parameters)} parameters "
+        f"({sum(p.layer == 'hw' for p in space.parameters)} hw, {sum(p.layer == 'eda' for p in space.parameters)} eda)",
+        ["name", "layer", "kind", "values", "default"],
+        rows,
+    )
     if space.constraints:
         print("constraints:\n" + "\n".join(f"  {c.text}" for c in space.constraints))
-    print("objectives:\n" + "\n".join(
-        f"  {o.direction} {o.name}" + (f" [{o.unit}]" if o.unit else "") + (f" (ref {o.ref:g})" if o.ref is not None else "")
-        for o in space.objectives))
+    print(
+        "objectives:\n"
+        + "\n".join(
+            f"  {o.direction} {o.name}"
+            + (f" [{o.unit}]" if o.unit else "")
+            + (f" (ref {o.ref:g})" if o.ref is not None else "")
+            for o in space.objectives
+        )
+    )
     if space.outcome_constraints:
         print("outcome constraints:\n" + "\n".join(f"  {c.text}" for c in space.outcome_constraints))
     print(f"evaluator: {space.evaluator.name}")

@@ -11,9 +11,12 @@ from diffuse_dse.cli._common import add_study_arguments, dump_json, open_target,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("status", help="summarize a study: counts, failures, best values, hypervolume",
-                       description="Summarize a study: trial counts, failure reasons, best value per objective and hypervolume.",
-                       epilog="example: diffuse status examples/gemmini-asap7.yaml")
+    p = sub.add_parser(
+        "status",
+        help="summarize a study: counts, failures, best values, hypervolume",
+        description="Summarize a study: trial counts, failure reasons, best value per objective and hypervolume.",
+        epilog="example: diffuse status examples/gemmini-asap7.yaml",
+    )
     add_study_arguments(p)
     p.add_argument("--json", action="store_true", help="write JSON to stdout")
     p.set_defaults(func=run)
@@ -36,27 +39,38 @@ def run(args: argparse.Namespace) -> int:
         "running": sum(1 for t in trials if t.state == TrialState.RUNNING),
         "outcome_infeasible": len(done) - len(feasible),
     }
-    reasons = Counter(t.user_attrs.get("fail_reason", "unknown") for t in trials if t.state == TrialState.FAIL and is_spent(t))
+    reasons = Counter(
+        t.user_attrs.get("fail_reason", "unknown") for t in trials if t.state == TrialState.FAIL and is_spent(t)
+    )
     best = {}
     for j, o in enumerate(space.objectives):
         if feasible:
             pick = min(feasible, key=lambda t: o.sign * t.values[j])
             best[o.name] = {"value": pick.values[j], "trial": pick.number}
     summary = {
-        "study": study.study_name, "settings": {k: v for k, v in run_settings(study).items() if k not in ("space_source", "fingerprint")},
-        "counts": counts, "pareto_size": len(pareto_trials(space, trials)),
-        "hypervolume": study_hypervolume(space, trials), "best": best, "fail_reasons": dict(reasons),
+        "study": study.study_name,
+        "settings": {k: v for k, v in run_settings(study).items() if k not in ("space_source", "fingerprint")},
+        "counts": counts,
+        "pareto_size": len(pareto_trials(space, trials)),
+        "hypervolume": study_hypervolume(space, trials),
+        "best": best,
+        "fail_reasons": dict(reasons),
     }
     if args.json:
         dump_json(summary)
         return 0
     settings = summary["settings"]
-    print(f"study '{study.study_name}': sampler {settings.get('sampler', '?')} (seed {settings.get('seed', '?')}), "
-          f"evaluator {settings.get('evaluator', '?')}")
+    print(
+        f"study '{study.study_name}': sampler {settings.get('sampler', '?')} (seed {settings.get('seed', '?')}), "
+        f"evaluator {settings.get('evaluator', '?')}"
+    )
     print_table("trials", ["what", "count"], [[k.replace("_", " "), v] for k, v in counts.items()])
     if best:
-        print_table("best per objective", ["objective", "value", "trial"],
-                    [[k, v["value"], v["trial"]] for k, v in best.items()])
+        print_table(
+            "best per objective",
+            ["objective", "value", "trial"],
+            [[k, v["value"], v["trial"]] for k, v in best.items()],
+        )
     else:
         print("no completed, feasible design: no best value to report")
     print(f"Pareto designs: {summary['pareto_size']}; hypervolume: {summary['hypervolume']:.6g}")

@@ -21,7 +21,7 @@ def pareto_trials(space: Space, trials: Sequence[FrozenTrial]) -> list[FrozenTri
     if not pool:
         return []
     mask = moocore.is_nondominated(objective_matrix(space, pool), keep_weakly=False)
-    return [t for t, keep in zip(pool, mask) if keep]
+    return [t for t, keep in zip(pool, mask, strict=True) if keep]
 
 
 def reference_point(space: Space, points: np.ndarray) -> np.ndarray:

@@ -17,8 +17,9 @@ from diffuse_dse.space import Space
 
 class Reporter(Protocol):
     def start(self, total: int, done: int) -> None: ...
-    def trial(self, number: int, state: str, detail: str, done: int, failed: int, hv: float,
-              best: Mapping[str, float]) -> None: ...
+    def trial(
+        self, number: int, state: str, detail: str, done: int, failed: int, hv: float, best: Mapping[str, float]
+    ) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -34,10 +35,15 @@ class BarReporter:
         self.space = space
         self.console = Console(stderr=True)
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("failed {task.fields[failed]}  HV {task.fields[hv]}"), TimeElapsedColumn(),
-            TimeRemainingColumn(), TextColumn("\n  best: {task.fields[best]}"),
-            console=self.console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}  HV {task.fields[hv]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("\n  best: {task.fields[best]}"),
+            console=self.console,
+            transient=False,
         )
         self.task = None
 
@@ -45,10 +51,16 @@ class BarReporter:
         self.progress.start()
         self.task = self.progress.add_task("exploring", total=total, completed=done, failed=0, hv="-", best="-")
 
-    def trial(self, number: int, state: str, detail: str, done: int, failed: int, hv: float,
-              best: Mapping[str, float]) -> None:
-        self.progress.update(self.task, completed=done, failed=failed, hv=f"{hv:.4g}",  # type: ignore[arg-type]
-                             best=_best_text(self.space, best))
+    def trial(
+        self, number: int, state: str, detail: str, done: int, failed: int, hv: float, best: Mapping[str, float]
+    ) -> None:
+        self.progress.update(
+            self.task,
+            completed=done,
+            failed=failed,
+            hv=f"{hv:.4g}",  # type: ignore[arg-type]
+            best=_best_text(self.space, best),
+        )
 
     def stop(self) -> None:
         self.progress.stop()
@@ -65,10 +77,14 @@ class LogReporter:
         self.total = total
         print(f"exploring: {done} of {total} evaluations already done", file=sys.stderr, flush=True)
 
-    def trial(self, number: int, state: str, detail: str, done: int, failed: int, hv: float,
-              best: Mapping[str, float]) -> None:
-        print(f"[{done}/{self.total}] trial {number} {state} {detail}  (failed {failed}, HV {hv:.4g})",
-              file=sys.stderr, flush=True)
+    def trial(
+        self, number: int, state: str, detail: str, done: int, failed: int, hv: float, best: Mapping[str, float]
+    ) -> None:
+        print(
+            f"[{done}/{self.total}] trial {number} {state} {detail}  (failed {failed}, HV {hv:.4g})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(self) -> None:
         pass

@@ -71,12 +71,15 @@ def recover(study: optuna.Study, space: Space) -> tuple[int, int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pending = t.user_attrs.get("pending_result")
         if pending is not None:
-            outcome = Outcome(pending.get("metrics"), pending.get("reason"), pending.get("seconds", 0.0),
-                              pending.get("attempts", 1))
+            outcome = Outcome(
+                pending.get("metrics"), pending.get("reason"), pending.get("seconds", 0.0), pending.get("attempts", 1)
+            )
             _tell(study, space, t.number, outcome)
             told += 1
             continue
-        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "the driver stopped before this evaluation finished; it was queued again")
+        study._storage.set_trial_user_attr(
+            t._trial_id, "fail_reason", "the driver stopped before this evaluation finished; it was queued again"
+        )
         study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
         study.tell(t.number, state=TrialState.FAIL)
         study.enqueue_trial(dict(t.params), user_attrs={"rerun_of": t.number}, skip_if_exists=False)
@@ -125,8 +128,11 @@ def explore(
     identity = evaluator.identity()
     required = space.objective_names + tuple(n for c in space.outcome_constraints for n in c.expression.names)
     trials = study.get_trials(deepcopy=False)
-    cache: dict[str, FrozenTrial] = {t.user_attrs["config_key"]: t for t in records.completed(trials)
-                                     if "config_key" in t.user_attrs and "cache_hit" not in t.user_attrs}
+    cache: dict[str, FrozenTrial] = {
+        t.user_attrs["config_key"]: t
+        for t in records.completed(trials)
+        if "config_key" in t.user_attrs and "cache_hit" not in t.user_attrs
+    }
     spent = sum(1 for t in trials if records.is_spent(t))
     failed = sum(1 for t in trials if records.is_spent(t) and t.state == TrialState.FAIL)
     points = records.objective_matrix(space, [t for t in records.completed(trials) if records.is_feasible(t)])
@@ -202,8 +208,10 @@ def explore(
             for p in inflight:
                 if p.future.done() and p.duplicate_of is None and not p.saved:
                     o = p.future.result()
-                    p.trial.set_user_attr("pending_result", {"metrics": o.metrics, "reason": o.reason,
-                                                             "seconds": o.seconds, "attempts": o.attempts})
+                    p.trial.set_user_attr(
+                        "pending_result",
+                        {"metrics": o.metrics, "reason": o.reason, "seconds": o.seconds, "attempts": o.attempts},
+                    )
                     p.saved = True
             while inflight and inflight[0].future.done():
                 finish(inflight.popleft())

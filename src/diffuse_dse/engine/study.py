@@ -37,7 +37,7 @@ def storage_url(text: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a ``sqlite:///`` URL, else ``None``."""
-    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
 
 
 def artifacts_root(url: str, study_name: str) -> Path:
@@ -62,7 +62,9 @@ def _storage(url: str, *, must_exist: bool) -> optuna.storages.BaseStorage:
     try:
         return optuna.storages.RDBStorage(url)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
-        raise StorageError(f"cannot open the storage {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        raise StorageError(
+            f"cannot open the storage {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def fingerprint(space: Space) -> dict[str, Any]:
@@ -99,12 +101,20 @@ def open_study(url: str, name: str, space: Space, settings: dict[str, Any]) -> o
             study.set_user_attr(STUDY_ATTR, {**settings, "fingerprint": fingerprint(space)})
             return study
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot write the storage {url}: {str(exc).splitlines()[0]}. Check that it is writable.") from None
+        raise StorageError(
+            f"cannot write the storage {url}: {str(exc).splitlines()[0]}. Check that it is writable."
+        ) from None
     if stored.get("fingerprint") != json.loads(json.dumps(fingerprint(space))):
-        raise UsageError(f"The study '{name}' in {url} was made from a different design space (parameters, constraints or objectives changed). Resume it with the original space file, or give a new --study name.")
+        raise UsageError(
+            f"The study '{name}' in {url} was made from a different design space (parameters, constraints or "
+            "objectives changed). Resume it with the original space file, or give a new --study name."
+        )
     for key in ("sampler", "seed", "evaluator"):
         if stored.get(key) != settings.get(key):
-            raise UsageError(f"The study '{name}' in {url} was run with {key} {stored.get(key)!r}, not {settings.get(key)!r}. Resume it with --{key} {stored.get(key)}, or give a new --study name.")
+            raise UsageError(
+                f"The study '{name}' in {url} was run with {key} {stored.get(key)!r}, not {settings.get(key)!r}. "
+                f"Resume it with --{key} {stored.get(key)}, or give a new --study name."
+            )
     return study
 
 

@@ -95,7 +95,9 @@ def check_metrics(raw: Any, required: tuple[str, ...]) -> dict[str, float]:
     kept. Raises :class:`EvaluationError` with the reason otherwise.
     """
     if not isinstance(raw, Mapping):
-        raise EvaluationError(f"the evaluator returned {type(raw).__name__}, expected a mapping of metric names to numbers")
+        raise EvaluationError(
+            f"the evaluator returned {type(raw).__name__}, expected a mapping of metric names to numbers"
+        )
     out: dict[str, float] = {}
     for key, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -105,11 +107,20 @@ def check_metrics(raw: Any, required: tuple[str, ...]) -> dict[str, float]:
         out[str(key)] = float(value)
     missing = [m for m in required if m not in out]
     if missing:
-        raise EvaluationError(f"the evaluator did not report {', '.join(missing)} (it reported: {', '.join(out) or 'nothing'})")
+        raise EvaluationError(
+            f"the evaluator did not report {', '.join(missing)} (it reported: {', '.join(out) or 'nothing'})"
+        )
     return out
 
 
-_TYPE_WORDS = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "a mapping"}
+_TYPE_WORDS = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,6 +14,7 @@ kills the command's whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,7 +38,9 @@ class CommandEvaluator(Evaluator):
     name: ClassVar[str] = "command"
     SETTINGS: ClassVar[dict[str, Setting]] = {
         "argv": Setting((list,), required=True, help="the command as a list of strings, with {param} placeholders"),
-        "output": Setting((str,), default="qor.json", help="the QoR JSON file the command writes, relative to its workdir"),
+        "output": Setting(
+            (str,), default="qor.json", help="the QoR JSON file the command writes, relative to its workdir"
+        ),
         "timeout_s": Setting((int, float), default=None, help="seconds before the command's process group is killed"),
         "env": Setting((dict,), default={}, help="extra environment variables"),
     }
@@ -58,13 +61,17 @@ class CommandEvaluator(Evaluator):
     def argv_for(self, config: Config, workdir: Path) -> list[str]:
         """The exact argv run for ``config`` in ``workdir``."""
         fields = {k: _text(v) for k, v in config.items()}
-        fields.update(config=str(workdir / "config.json"), output=str(workdir / self.settings["output"]), workdir=str(workdir))
+        fields.update(
+            config=str(workdir / "config.json"), output=str(workdir / self.settings["output"]), workdir=str(workdir)
+        )
         argv = []
         for item in self.settings["argv"]:
             try:
                 argv.append(item.format_map(fields))
             except KeyError as exc:
-                raise EvaluationError(f"argv item {item!r} names {exc}, which is neither a parameter nor config/output/workdir") from None
+                raise EvaluationError(
+                    f"argv item {item!r} names {exc}, which is neither a parameter nor config/output/workdir"
+                ) from None
         return argv
 
     def evaluate(self, config: Config, workdir: Path) -> Mapping[str, Any]:
@@ -73,12 +80,25 @@ class CommandEvaluator(Evaluator):
         output.unlink(missing_ok=True)
         argv = self.argv_for(config, workdir)
         (workdir / "command.json").write_text(json.dumps({"argv": argv, "cwd": str(workdir)}, indent=2) + "\n")
-        run(argv, workdir, timeout_s=self.settings["timeout_s"], env=self.settings["env"], what=f"The command {argv[0]!r}")
+        run(
+            argv,
+            workdir,
+            timeout_s=self.settings["timeout_s"],
+            env=self.settings["env"],
+            what=f"The command {argv[0]!r}",
+        )
         return read_qor(output)
 
 
-def run(argv: list[str], workdir: Path, *, timeout_s: float | None, env: Mapping[str, str] | None = None,
-        what: str = "The command", log_stem: str = "") -> None:
+def run(
+    argv: list[str],
+    workdir: Path,
+    *,
+    timeout_s: float | None,
+    env: Mapping[str, str] | None = None,
+    what: str = "The command",
+    log_stem: str = "",
+) -> None:
     """Run ``argv`` in ``workdir`` in its own process group, logging to files.
 
     Raises:
@@ -90,8 +110,15 @@ def run(argv: list[str], workdir: Path, *, timeout_s: float | None, env: Mapping
     out_path, err_path = workdir / f"{prefix}stdout.log", workdir / f"{prefix}stderr.log"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            proc = subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                    env={**os.environ, **(env or {})}, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                cwd=workdir,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
         except FileNotFoundError:
             raise ToolNotFoundError(argv[0], "Install it, or give its full path in the command.") from None
         except PermissionError:
@@ -111,10 +138,8 @@ def run(argv: list[str], workdir: Path, *, timeout_s: float | None, env: Mapping
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

@@ -43,7 +43,10 @@ class PythonEvaluator(Evaluator):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise SettingsError(f"evaluators.python.function: cannot import module '{module_name}': {exc}. Set 'path' to the folder that holds it.") from None
+            raise SettingsError(
+                f"evaluators.python.function: cannot import module '{module_name}': {exc}. Set 'path' to the folder "
+                "that holds it."
+            ) from None
         func = getattr(module, attr, None)
         if not callable(func):
             raise SettingsError(f"evaluators.python.function: module '{module_name}' has no function '{attr}'.")

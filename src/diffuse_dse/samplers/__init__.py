@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 SAMPLERS: tuple[str, ...] = ("diffuse", "botorch", "gp", "tpe", "nsga2", "random", "sobol")
 """Every sampler name ``--sampler`` accepts."""
 
-__all__ = ["SAMPLERS", "DiffuSESampler", "OutcomeConstraints", "QLogNEHVISampler", "initial_design_size", "make_sampler"]
+__all__ = [
+    "SAMPLERS",
+    "DiffuSESampler",
+    "OutcomeConstraints",
+    "QLogNEHVISampler",
+    "initial_design_size",
+    "make_sampler",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -59,8 +66,9 @@ class OutcomeConstraints:
         return trial.user_attrs.get("constraint_violations", [1.0] * self.count)
 
 
-def make_sampler(name: str, space: Space, *, seed: int | None, budget: int | None = None,
-                 options: dict[str, Any] | None = None) -> optuna.samplers.BaseSampler:
+def make_sampler(
+    name: str, space: Space, *, seed: int | None, budget: int | None = None, options: dict[str, Any] | None = None
+) -> optuna.samplers.BaseSampler:
     """The sampler called ``name``, seeded, sharing the initial-design rule.
 
     Args:
@@ -76,17 +84,35 @@ def make_sampler(name: str, space: Space, *, seed: int | None, budget: int | Non
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed, **options)
     if name == "sobol":
-        return optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed, warn_asynchronous_seeding=False,
-                                          warn_independent_sampling=False, **options)
+        return optuna.samplers.QMCSampler(
+            qmc_type="sobol",
+            scramble=True,
+            seed=seed,
+            warn_asynchronous_seeding=False,
+            warn_independent_sampling=False,
+            **options,
+        )
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, constraints_func=constraints,
-                                          warn_independent_sampling=False, **options)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=startup,
+            multivariate=True,
+            constraints_func=constraints,
+            warn_independent_sampling=False,
+            **options,
+        )
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=options.pop("population_size", startup),
-                                             constraints_func=constraints, **options)
+        return optuna.samplers.NSGAIISampler(
+            seed=seed, population_size=options.pop("population_size", startup), constraints_func=constraints, **options
+        )
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup, constraints_func=constraints,
-                                         warn_independent_sampling=False, **options)
+        return optuna.samplers.GPSampler(
+            seed=seed,
+            n_startup_trials=startup,
+            constraints_func=constraints,
+            warn_independent_sampling=False,
+            **options,
+        )
     if name == "botorch":
         from diffuse_dse.samplers.botorch import QLogNEHVISampler
 

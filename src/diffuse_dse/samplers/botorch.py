@@ -45,9 +45,19 @@ class QLogNEHVISampler(optuna.samplers.BaseSampler):
             thread was 6x faster than two on a loaded 2-core machine.
     """
 
-    def __init__(self, *, space: Space, seed: int | None = None, n_startup_trials: int = 10, batch_size: int = 4,
-                 num_restarts: int = 4, raw_samples: int = 256, maxiter: int = 60, mc_samples: int = 64,
-                 torch_threads: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        space: Space,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        batch_size: int = 4,
+        num_restarts: int = 4,
+        raw_samples: int = 256,
+        maxiter: int = 60,
+        mc_samples: int = 64,
+        torch_threads: int = 1,
+    ) -> None:
         self.space = space
         self.encoder = Encoder(space)
         self.n_startup_trials = n_startup_trials
@@ -70,8 +80,9 @@ class QLogNEHVISampler(optuna.samplers.BaseSampler):
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {p.optuna_key: p.distribution() for p in self.space.parameters}
 
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         if not search_space:
             return {}
         trials = study.get_trials(deepcopy=False)
@@ -83,10 +94,12 @@ class QLogNEHVISampler(optuna.samplers.BaseSampler):
             self._queue = self._propose(study, done, trials, trial, seen)
         return self._queue.pop(0)
 
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         return optuna.samplers.RandomSampler(seed=int(self._rng.integers(2**31))).sample_independent(
-            study, trial, param_name, param_distribution)
+            study, trial, param_name, param_distribution
+        )
 
     # --- internals -------------------------------------------------------------------------
     def _encoded(self, trials: Any) -> np.ndarray:
@@ -118,8 +131,14 @@ class QLogNEHVISampler(optuna.samplers.BaseSampler):
             out.append(self.encoder.decode(pool[pick][None])[0])
         return out
 
-    def _propose(self, study: optuna.Study, done: Sequence[FrozenTrial], trials: Sequence[FrozenTrial],
-                 trial: FrozenTrial, seen: np.ndarray) -> list[dict[str, Any]]:
+    def _propose(
+        self,
+        study: optuna.Study,
+        done: Sequence[FrozenTrial],
+        trials: Sequence[FrozenTrial],
+        trial: FrozenTrial,
+        seen: np.ndarray,
+    ) -> list[dict[str, Any]]:
         import torch
 
         signs = np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
@@ -129,17 +148,35 @@ class QLogNEHVISampler(optuna.samplers.BaseSampler):
         threads = torch.get_num_threads()
         torch.set_num_threads(self.torch_threads)
         try:
-            cand = qlognehvi_candidates(x, y, (self._encoded(pending) + 1) / 2, seed=int(self._rng.integers(2**31)),
-                                        q=self.batch_size, num_restarts=self.num_restarts,
-                                        raw_samples=self.raw_samples, maxiter=self.maxiter, mc_samples=self.mc_samples)
+            cand = qlognehvi_candidates(
+                x,
+                y,
+                (self._encoded(pending) + 1) / 2,
+                seed=int(self._rng.integers(2**31)),
+                q=self.batch_size,
+                num_restarts=self.num_restarts,
+                raw_samples=self.raw_samples,
+                maxiter=self.maxiter,
+                mc_samples=self.mc_samples,
+            )
         finally:
             torch.set_num_threads(threads)
         configs = self._repair(cand * 2 - 1, seen)
         return [params_from_config(self.space, c) for c in configs]
 
 
-def qlognehvi_candidates(x: np.ndarray, y: np.ndarray, x_pending: np.ndarray, *, seed: int, q: int, num_restarts: int,
-                         raw_samples: int, maxiter: int, mc_samples: int) -> np.ndarray:
+def qlognehvi_candidates(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_pending: np.ndarray,
+    *,
+    seed: int,
+    q: int,
+    num_restarts: int,
+    raw_samples: int,
+    maxiter: int,
+    mc_samples: int,
+) -> np.ndarray:
     """``q`` points of ``[0, 1]^d`` that maximize qLogNEHVI.
 
     Args:
@@ -169,11 +206,17 @@ def qlognehvi_candidates(x: np.ndarray, y: np.ndarray, x_pending: np.ndarray, *,
         ref = ty.min(0).values - 0.1 * torch.clamp(span, min=1e-9)
         pending = torch.tensor(x_pending, dtype=torch.double) if len(x_pending) else None
         acq = qLogNoisyExpectedHypervolumeImprovement(
-            model, ref_point=ref, X_baseline=tx, prune_baseline=True, X_pending=pending,
-            sampler=SobolQMCNormalSampler(torch.Size([mc_samples])))
+            model,
+            ref_point=ref,
+            X_baseline=tx,
+            prune_baseline=True,
+            X_pending=pending,
+            sampler=SobolQMCNormalSampler(torch.Size([mc_samples])),
+        )
         bounds = torch.stack([torch.zeros(x.shape[1]), torch.ones(x.shape[1])]).double()
-        cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=num_restarts, raw_samples=raw_samples,
-                                options={"maxiter": maxiter})
+        cand, _ = optimize_acqf(
+            acq, bounds=bounds, q=q, num_restarts=num_restarts, raw_samples=raw_samples, options={"maxiter": maxiter}
+        )
     return cand.numpy()
 
 

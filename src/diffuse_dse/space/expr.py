@@ -161,7 +161,7 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Compare):
         left = _eval(node.left, values)
         result: Any = True
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _eval(comparator, values)
             result = np.logical_and(result, _COMPARE[type(op)](left, right))
             left = right

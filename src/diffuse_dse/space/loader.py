@@ -137,12 +137,19 @@ class _Loader:
         for key in data:
             if key not in allowed:
                 sub = f"{field}.{key}" if field else str(key)
-                raise self.fail(
-                    sub, f"unknown key '{key}' in {what}; expected one of: {', '.join(sorted(allowed))}."
-                )
+                raise self.fail(sub, f"unknown key '{key}' in {what}; expected one of: {', '.join(sorted(allowed))}.")
 
-    def get(self, data: Mapping[str, Any], key: str, field: str, types: tuple[type, ...], what: str,
-            *, required: bool = True, default: Any = None) -> Any:
+    def get(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        field: str,
+        types: tuple[type, ...],
+        what: str,
+        *,
+        required: bool = True,
+        default: Any = None,
+    ) -> Any:
         sub = f"{field}.{key}" if field else key
         if key not in data:
             if required:
@@ -158,7 +165,9 @@ class _Loader:
     def load(self) -> Space:
         data = self._compose()
         if not isinstance(data, dict):
-            raise self.fail("", f"expected a mapping with 'parameters' and 'objectives' at the top. Got {_type_name(data)}.")
+            raise self.fail(
+                "", f"expected a mapping with 'parameters' and 'objectives' at the top. Got {_type_name(data)}."
+            )
         self.check_keys(data, "", _TOP_KEYS, "the space file")
         name = self.get(data, "name", "", (str,), "a string", required=False, default=self.path.stem)
         description = self.get(data, "description", "", (str,), "a string", required=False, default="")
@@ -194,14 +203,22 @@ class _Loader:
                 raise self.fail(field, f"expected a mapping with name, layer and kind. Got {_type_name(item)}.")
             param = self.parameter(item, field)
             if param.name in seen:
-                raise self.fail(f"{field}.name", f"duplicate parameter name '{param.name}' (also parameters[{seen[param.name]}]); names must be unique.")
+                raise self.fail(
+                    f"{field}.name",
+                    f"duplicate parameter name '{param.name}' (also parameters[{seen[param.name]}]); names must be "
+                    "unique.",
+                )
             seen[param.name] = i
             params.append(param)
         return params
 
     def identifier(self, value: str, field: str) -> str:
         if not value.isidentifier() or value in _RESERVED:
-            raise self.fail(field, f"expected a name made of letters, digits and '_' that does not start with a digit and is not one of {sorted(_RESERVED)}. Got {value!r}.")
+            raise self.fail(
+                field,
+                "expected a name made of letters, digits and '_' that does not start with a digit and is not one "
+                f"of {sorted(_RESERVED)}. Got {value!r}.",
+            )
         return value
 
     def parameter(self, item: dict[str, Any], field: str) -> Parameter:
@@ -211,7 +228,9 @@ class _Loader:
             raise self.fail(f"{field}.kind", f"expected one of {', '.join(KINDS)}. Got {kind!r}.")
         layer = self.get(item, "layer", field, (str,), "'hw' or 'eda'")
         if layer not in LAYERS:
-            raise self.fail(f"{field}.layer", f"expected 'hw' (hardware generator) or 'eda' (implementation flow). Got {layer!r}.")
+            raise self.fail(
+                f"{field}.layer", f"expected 'hw' (hardware generator) or 'eda' (implementation flow). Got {layer!r}."
+            )
         article = "an" if kind[0] in "aeiou" else "a"
         self.check_keys(item, field, _COMMON_KEYS | _KIND_KEYS[kind], f"{article} {kind} parameter")
         extra = {
@@ -274,7 +293,9 @@ class _Loader:
         for i, text in enumerate(items):
             field = f"{key}[{i}]"
             if not isinstance(text, str):
-                raise self.fail(field, f"expected an expression string such as 'a <= b'. Got {text!r} ({_type_name(text)}).")
+                raise self.fail(
+                    field, f"expected an expression string such as 'a <= b'. Got {text!r} ({_type_name(text)})."
+                )
             try:
                 expr = parse(text)
             except ExpressionError as exc:
@@ -282,7 +303,11 @@ class _Loader:
             if names is not None:
                 unknown = [n for n in expr.names if n not in names]
                 if unknown:
-                    raise self.fail(field, f"unknown name '{unknown[0]}' in {text!r}; expected parameter names: {', '.join(sorted(names))}.")
+                    raise self.fail(
+                        field,
+                        f"unknown name '{unknown[0]}' in {text!r}; expected parameter names: "
+                        f"{', '.join(sorted(names))}.",
+                    )
             out.append(expr)
         return out
 
@@ -315,26 +340,41 @@ class _Loader:
     def evaluator(self, data: Mapping[str, Any]) -> EvaluatorSpec:
         known = self.known()
         name = self.get(data, "evaluator", "", (str,), "an evaluator name", required=False, default="synthetic")
-        settings = self.get(data, "evaluators", "", (dict,), "a mapping from evaluator name to its settings", required=False, default={})
+        settings = self.get(
+            data, "evaluators", "", (dict,), "a mapping from evaluator name to its settings", required=False, default={}
+        )
         for key, value in [("evaluator", name), *((f"evaluators.{k}", k) for k in settings)]:
             if value not in known:
-                raise self.fail(key, f"unknown evaluator '{value}'; installed evaluators: {', '.join(sorted(known))}. A third-party evaluator registers itself under the 'diffuse_dse.evaluators' entry-point group.")
+                raise self.fail(
+                    key,
+                    f"unknown evaluator '{value}'; installed evaluators: {', '.join(sorted(known))}. A third-party "
+                    "evaluator registers itself under the 'diffuse_dse.evaluators' entry-point group.",
+                )
         for key, value in settings.items():
             if not isinstance(value, dict):
                 raise self.fail(f"evaluators.{key}", f"expected a mapping of settings. Got {_type_name(value)}.")
         return EvaluatorSpec(name, settings)
 
-    def check_metrics(self, evaluator: EvaluatorSpec, objectives: Sequence[Objective], outcome: Sequence[OutcomeConstraint]) -> None:
+    def check_metrics(
+        self, evaluator: EvaluatorSpec, objectives: Sequence[Objective], outcome: Sequence[OutcomeConstraint]
+    ) -> None:
         metrics = getattr(self.known()[evaluator.name], "metrics", ())
         if not metrics:
             return
         for i, objective in enumerate(objectives):
             if objective.name not in metrics:
-                raise self.fail(f"objectives[{i}].name", f"evaluator '{evaluator.name}' reports no metric '{objective.name}'; it reports: {', '.join(metrics)}.")
+                raise self.fail(
+                    f"objectives[{i}].name",
+                    f"evaluator '{evaluator.name}' reports no metric '{objective.name}'; it reports: "
+                    f"{', '.join(metrics)}.",
+                )
         for i, constraint in enumerate(outcome):
             for n in constraint.expression.names:
                 if n not in metrics:
-                    raise self.fail(f"outcome_constraints[{i}]", f"evaluator '{evaluator.name}' reports no metric '{n}'; it reports: {', '.join(metrics)}.")
+                    raise self.fail(
+                        f"outcome_constraints[{i}]",
+                        f"evaluator '{evaluator.name}' reports no metric '{n}'; it reports: {', '.join(metrics)}.",
+                    )
 
     def check_not_empty(self, space: Space) -> None:
         if not space.constraints:
@@ -349,13 +389,28 @@ class _Loader:
         never = [c.text for c in space.constraints if not np.broadcast_to(c.holds(arrays), (n,)).any()]
         involved = never or [c.text for c in space.constraints]
         how = "is never satisfied" if never else "are never satisfied together"
-        raise self.fail("constraints", f"the space is empty: {'; '.join(repr(t) for t in involved)} {how} by any configuration tried ({n:,}). Widen the parameter ranges or relax these constraints.")
+        raise self.fail(
+            "constraints",
+            f"the space is empty: {'; '.join(repr(t) for t in involved)} {how} by any configuration tried ({n:,}). "
+            "Widen the parameter ranges or relax these constraints.",
+        )
 
 
 def _fields(param: Parameter) -> dict[str, Any]:
-    return {k: getattr(param, k) for k in ("name", "layer", "kind", "choices", "low", "high", "log", "default", "unit", "description")}
+    return {
+        k: getattr(param, k)
+        for k in ("name", "layer", "kind", "choices", "low", "high", "log", "default", "unit", "description")
+    }
 
 
 def _type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number", type(None): "nothing"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "nothing",
+    }
     return names.get(type(value), type(value).__name__)

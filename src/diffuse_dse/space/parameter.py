@@ -128,11 +128,7 @@ class Parameter:
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a legal value of this parameter."""
         if self.kind == "float":
-            return (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and self.low <= value <= self.high
-            )
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
         return _key(value) in self._index
 
     def coerce(self, text: str) -> Value:

@@ -123,10 +123,7 @@ class Space:
             if p.name not in config:
                 raise ValueError(f"parameter '{p.name}' is missing")
             if not p.contains(config[p.name]):
-                raise ValueError(
-                    f"parameter '{p.name}' = {config[p.name]!r} is not one of "
-                    f"{p.describe_values()}"
-                )
+                raise ValueError(f"parameter '{p.name}' = {config[p.name]!r} is not one of {p.describe_values()}")
 
     def sample_arrays(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """``n`` uniform random configurations as arrays of real values keyed by name."""
@@ -146,7 +143,7 @@ class Space:
         if len(discrete) != len(self.parameters):
             raise ValueError("a space with float parameters cannot be enumerated")
         grids = np.meshgrid(*[np.arange(len(p.choices)) for p in discrete], indexing="ij")
-        return {p.name: p.values_array(g.ravel()) for p, g in zip(discrete, grids)}
+        return {p.name: p.values_array(g.ravel()) for p, g in zip(discrete, grids, strict=True)}
 
     def rows(self, arrays: Mapping[str, np.ndarray]) -> Iterable[Config]:
         """Configurations, one per row of column arrays, with plain Python values."""
@@ -168,9 +165,7 @@ class Space:
         """
         if not self.constraints:
             return self.discrete_size, True
-        exact = self.discrete_size <= ENUMERATION_LIMIT and all(
-            p.is_discrete for p in self.parameters
-        )
+        exact = self.discrete_size <= ENUMERATION_LIMIT and all(p.is_discrete for p in self.parameters)
         if exact:
             return float(self.feasible_mask(self.enumerate_arrays()).sum()), True
         rng = np.random.default_rng(seed)
