@@ -221,7 +221,9 @@ class ReportBuilder:
             metrics, config = d.metrics(t), d.config(t)
             row: list[Any] = [d.label(t) if self.bench else t.number]
             row += [metrics.get(m, "") for m in metric_names]
-            row += [config.get(p.name, "") for p in space.parameters]
+            # discrete values exactly as the space lists them (0.0 stays 0.0); floats rounded for reading
+            row += [config.get(p.name, "") if p.kind == "float" else str(config.get(p.name, ""))
+                    for p in space.parameters]
             rows.append(row)
         return columns, classes, rows
 
