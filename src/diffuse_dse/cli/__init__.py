@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from diffuse_dse.errors import DiffuseError
 
-COMMANDS: list[str] = ["run", "evaluate", "space", "status", "pareto", "calibrate", "reference_front", "report", "plot", "replay"]
+COMMANDS: list[str] = ["run", "evaluate", "space", "status", "pareto", "calibrate", "reference_front", "report", "plot", "replay", "bench"]
 """Subcommand modules under ``diffuse_dse.cli``, in the order ``--help`` lists them."""
 
 
