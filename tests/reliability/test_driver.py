@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from diffuse_dse.engine.lock import StudyLease
 from diffuse_dse.errors import UsageError
 
-from .conftest import diffuse, load, one_line, python_space, read_log, start_diffuse, child_env
+from .conftest import child_env, diffuse, load, one_line, python_space, read_log, start_diffuse
 
 BUDGET = 12
 
@@ -46,7 +46,8 @@ def test_sigkill_driver_then_resume_loses_nothing_and_repeats_nothing(tmp_path: 
     space, db = python_space(tmp_path, "slow_logged"), tmp_path / "study.db"
     log, starts = tmp_path / "evaluated.log", tmp_path / "started.log"
     env = child_env(DIFFUSE_TEST_LOG=str(log), DIFFUSE_TEST_STARTS=str(starts), DIFFUSE_TEST_DELAY="1.0")
-    args = ["run", str(space), "--sampler", "random", "--budget", str(BUDGET), "--quiet", "--storage", str(db), *parallel]
+    args = ["run", str(space), "--sampler", "random", "--budget", str(BUDGET), "--quiet", "--storage", str(db),
+            *parallel]
 
     _kill_mid_evaluation(start_diffuse(*args, cwd=tmp_path, env=env), log, starts, done_at_least=3)
     before = read_log(log)

@@ -41,7 +41,8 @@ COMMAND_REASONS = [  # qor_garbage.KINDS, in order
 def _check(tmp_path: Path, space: Path, reasons: list[str], extra: list[str]) -> None:
     budget = len(reasons) + 3
     proc = diffuse("run", str(space), "--sampler", "random", "--budget", str(budget), "--quiet", "--storage",
-                   str(tmp_path / "s.db"), *extra, cwd=tmp_path, env=child_env(DIFFUSE_TEST_COUNTER=str(tmp_path / "n")))
+                   str(tmp_path / "s.db"), *extra, cwd=tmp_path,
+                   env=child_env(DIFFUSE_TEST_COUNTER=str(tmp_path / "n")))
     assert proc.returncode == 0, proc.stderr
     assert f"done: {budget} of {budget} evaluations spent" in proc.stderr
     assert f"failed {len(reasons)}" in proc.stderr
@@ -68,7 +69,8 @@ def test_command_evaluator_garbage_fails_each_trial_with_its_reason(tmp_path: Pa
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("parallel", [[], ["--dask", "local:1"]], ids=["inline", "dask"])
-def test_when_every_trial_fails_the_run_says_so_exits_1_and_reports_no_best(tmp_path: Path, parallel: list[str]) -> None:
+def test_when_every_trial_fails_the_run_says_so_exits_1_and_reports_no_best(tmp_path: Path,
+                                                                           parallel: list[str]) -> None:
     proc = diffuse("run", str(python_space(tmp_path, "always_garbage")), "--sampler", "random", "--budget", "4",
                    "--quiet", "--storage", str(tmp_path / "s.db"), *parallel, cwd=tmp_path)
     assert proc.returncode == 1

@@ -6,6 +6,7 @@ usage: qor_garbage.py OUTPUT X Y   (the counter file is $DIFFUSE_TEST_COUNTER)
 import fcntl
 import os
 import sys
+from pathlib import Path
 
 KINDS = ["nan", "infinity", "string", "missing", "nonjson", "list", "empty", "huge", "binary", "exit3", "noqor"]
 
@@ -37,9 +38,9 @@ text = {
     "ok": "{" + good + "}",
 }
 if kind == "binary":
-    open(out, "wb").write(b"\xff\xfe\x00garbage\x80")
+    Path(out).write_bytes(b"\xff\xfe\x00garbage\x80")
 elif kind == "exit3":
     print("the flow fell over", file=sys.stderr)
     sys.exit(3)
 elif kind != "noqor":
-    open(out, "w").write(text[kind])
+    Path(out).write_text(text[kind])

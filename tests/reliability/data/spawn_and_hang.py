@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-open("grandchild.pid", "w").write(str(child.pid))
-open("child.pid", "w").write(str(os.getpid()))
+Path("grandchild.pid").write_text(str(child.pid))
+Path("child.pid").write_text(str(os.getpid()))
 time.sleep(120)
