@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluator", help="another evaluator than the space file's")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="override an evaluator setting (repeatable)")
     p.add_argument("--no-run", action="store_true", help="only recompute the outputs from what the storage holds")
+    p.add_argument("--no-report", action="store_true", help="only run the studies; write the outputs later with --no-run")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
     p.set_defaults(func=run)
 
@@ -75,8 +76,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"bench '{space.name}': samplers {', '.join(samplers)}; seeds {', '.join(map(str, seeds))}; budget "
           f"{args.budget}; workers {args.workers}; evaluator {evaluator.name}; storage {url}; outputs in {out}",
           file=sys.stderr)
+    if args.no_run and args.no_report:
+        raise UsageError("--no-run and --no-report together leave nothing to do; give one of them.")
     if not args.no_run:
         run_plan(plan, BenchProgress(args.quiet))
+    if args.no_report:
+        return 0
     results = analyze(plan, out)
     if not results.series:
         raise UsageError(f"{url} holds no run of this benchmark yet; run it without --no-run first.")
