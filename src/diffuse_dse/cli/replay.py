@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from diffuse_dse.cli._common import add_study_arguments, fmt, open_target, print_table
+from diffuse_dse.cli.report import _where
 
 EXAMPLE = "example: diffuse replay examples/gemmini-asap7.yaml 42 -o replay-42"
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if run_again:
         print(f"replaying trial {args.trial} of '{study.study_name}' into {args.output} ...", file=sys.stderr)
     result = replay_trial(study, space, args.trial, args.output, run=run_again, use_cache=args.use_cache,
-                          rtol=args.rtol, force=args.force, storage=str(args.storage or args.target))
+                          rtol=args.rtol, force=args.force, storage=_where(args, study))
     folder = result.folder.resolve()
     if not result.ran:
         print(f"wrote the files of trial {args.trial} ({result.evaluator}) to {folder}; re-run with {folder}/replay.sh")
@@ -71,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if result.reproduced:
         print(f"reproduced: the re-run matches the stored result (rtol {fmt(args.rtol)}). Files in {folder}")
         return 0
-    names = ", ".join(m.metric for m in result.mismatches)
-    print(f"diffuse replay: NOT reproduced: {names} differ beyond rtol {fmt(args.rtol)}. Files in {folder}",
-          file=sys.stderr)
+    if result.stored is not None and out.metrics is None:
+        why = "the stored trial completed, but the re-run failed"
+    elif result.stored is None:
+        why = "the stored trial failed, but the re-run completed"
+    else:
+        why = f"{', '.join(m.metric for m in result.mismatches)} differ beyond rtol {fmt(args.rtol)}"
+    print(f"diffuse replay: NOT reproduced: {why}. Files in {folder}", file=sys.stderr)
     return 1

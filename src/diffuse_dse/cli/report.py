@@ -69,8 +69,9 @@ def open_studies(args: argparse.Namespace) -> list[Any]:
 
 def _where(args: argparse.Namespace, study: Any) -> str:
     storage = getattr(study, "_storage", None)
+    storage = getattr(storage, "_backend", storage)  # optuna wraps an RDB storage in a cache
     url = getattr(getattr(storage, "engine", None), "url", None)
-    return str(url) if url is not None else str(args.storage or args.target)
+    return url.render_as_string(hide_password=True) if url is not None else str(args.storage or args.target)
 
 
 def run(args: argparse.Namespace) -> int:

