@@ -18,7 +18,7 @@ import csv
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Results:
     reference: Reference
     default: dict[str, float] | None
     series: list[RunSeries]
+    incomplete: list[tuple[str, int, int]] = field(default_factory=list)
 
     def of(self, sampler: str) -> list[RunSeries]:
         return [s for s in self.series if s.sampler == sampler]
@@ -73,8 +74,7 @@ def table_rows(results: Results) -> tuple[list[str], list[list[str]], dict[str, 
         runs = results.of(name)
         if not runs:
             continue
-        n = min(results.budget, max(r.evaluations for r in runs))
-        cells = [name, f"{len(runs)}" + (f" (≤{n} evals)" if any(r.evaluations < results.budget for r in runs) else "")]
+        cells = [name, str(len(runs))]
         entry: dict[str, Any] = {"runs": len(runs), "evaluations": [r.evaluations for r in runs]}
         for c in ckpts:
             vals = [r.at(c)["hv"] for r in runs if r.evaluations >= c]
@@ -110,6 +110,9 @@ def markdown(results: Results) -> str:
              + ", ".join(f"{o.name} {o.ref:g}" for o in results.space.objectives) + f". {ref.note}.", "",
              "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if results.incomplete:
+        lines += ["", "Not finished, left out of the table: " + ", ".join(
+            f"{s} seed {k} ({n} of {results.budget} evaluations)" for s, k, n in results.incomplete) + "."]
     if results.default is not None:
         names = list(results.space.objective_names)
         lines += ["", "Best design found vs the default design (improvement in %, median [IQR]; default: "
@@ -162,7 +165,8 @@ def write_all(results: Results, out: Path) -> str:
                "reference": {"kind": ref.kind, "points": len(ref.points), "hypervolume": ref.hv,
                              "reference_point": dict(zip(names, (ref.ref_point * [o.sign for o in results.space.objectives]).tolist())),
                              "exact_points": ref.exact_points, "note": ref.note},
-               "default": results.default, "samplers": raw}
+               "default": results.default, "samplers": raw,
+               "incomplete": [{"sampler": s, "seed": k, "evaluations": n} for s, k, n in results.incomplete]}
     (out / "summary.json").write_text(json.dumps(_clean(summary), indent=1, default=str) + "\n")
     from diffuse_dse.bench.figures import plot_fronts, plot_hv
 
