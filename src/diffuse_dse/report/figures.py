@@ -127,7 +127,9 @@ def hv_history(data: _data.StudyData, ref: np.ndarray | None = None) -> Figure:
             ax.legend(loc="lower right", frameon=False)
         ax.set_xlabel("evaluations")
         ax.set_ylabel("hypervolume")
-        ax.set_title(f"Hypervolume of '{data.name}' (reference {_fmt_point(data.space, ref)})")
+        ax.set_title(f"Hypervolume of '{data.name}' vs evaluations")
+        ax.annotate(f"reference point: {_fmt_point(data.space, ref)}", (0.99, 0.02), xycoords="axes fraction",
+                    ha="right", va="bottom", fontsize=7, color="#555555")
         ax.grid(alpha=0.25)
         ax.set_xlim(0, max(1, len(xs)))
     return fig
@@ -164,7 +166,7 @@ def parallel(data: _data.StudyData) -> Figure:
     params = sorted(space.parameters, key=lambda p: (p.layer != "hw", space.names.index(p.name)))
     n_axes = len(params) + len(space.objectives)
     with plt.rc_context(STYLE):
-        fig = _figure(max(6.5, 0.82 * n_axes + 1.5), 4.4)
+        fig = _figure(max(6.5, 0.6 * n_axes + 1.5), 4.6)
         ax = fig.subplots()
         ax.set_title(f"Pareto designs of '{data.name}' ({len(front)}): parameters and objectives")
         if not front:
