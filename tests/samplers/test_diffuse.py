@@ -141,7 +141,7 @@ def test_batch_selection_prefers_improvement_and_spreads():
 
 
 # --- the sampler --------------------------------------------------------------------------
-def proposals(seed: int, n: int = 14) -> list[dict]:
+def proposals(seed: int, n: int = 12) -> list[dict]:
     space = load_space(SYNTHETIC)
     study, _ = synthetic_loop(DiffuSESampler(space=space, seed=seed, n_startup_trials=6, **FAST), space, n)
     return [t.params for t in study.trials]
@@ -150,7 +150,7 @@ def proposals(seed: int, n: int = 14) -> list[dict]:
 def test_same_seed_same_proposals_in_process_and_across_processes():
     first = proposals(7)
     assert first == proposals(7)
-    assert first != proposals(8)
+    assert first[:6] != proposals(8, n=6)
     here = str(Path(__file__).parent)
     code = f"import json, sys; sys.path.insert(0, {here!r}); from test_diffuse import proposals; " \
         "print(json.dumps(proposals(7)))"
