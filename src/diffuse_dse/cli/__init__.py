@@ -15,7 +15,19 @@ from collections.abc import Sequence
 
 from diffuse_dse.errors import DiffuseError
 
-COMMANDS: list[str] = ["run", "evaluate", "space", "status", "pareto", "calibrate", "reference_front", "report", "plot", "replay", "bench"]
+COMMANDS: list[str] = [
+    "run",
+    "evaluate",
+    "space",
+    "status",
+    "pareto",
+    "calibrate",
+    "reference_front",
+    "report",
+    "plot",
+    "replay",
+    "bench",
+]
 """Subcommand modules under ``diffuse_dse.cli``, in the order ``--help`` lists them."""
 
 
@@ -25,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="diffuse", description="Design-space exploration of DNN accelerators across hardware and EDA parameters.")
+    parser = _Parser(
+        prog="diffuse", description="Design-space exploration of DNN accelerators across hardware and EDA parameters."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
