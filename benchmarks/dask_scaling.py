@@ -1,11 +1,13 @@
 """Wall time of a 64-evaluation `diffuse run` of a 1-second CPU-bound evaluator: Dask on loopback
 (``--dask local:N``) against the local process pool (``--workers N``), and the per-task overhead.
 
-usage: python benchmarks/dask_scaling.py [--evals 64] [--seconds 1.0] [--workers 1 2 4] [--json OUT]
+usage: python benchmarks/dask_scaling.py [--evals 64] [--seconds 1.0] [--workers 1 2 4] [--kind spin|nap] [--json OUT]
 
 Each run is a real ``diffuse run`` subprocess (random sampler, fresh SQLite study), timed from start to
-exit, so the figures include start-up (imports, pool spawn or LocalCluster start). The evaluator spins
-the CPU for ``--seconds`` of process time, so on a machine with C cores no setting beats C-fold.
+exit, so the figures include start-up (imports, pool spawn or LocalCluster start). ``--kind spin``
+burns ``--seconds`` of CPU time per evaluation, so on a machine with C cores no setting beats C-fold;
+``--kind nap`` sleeps instead, which shows the executors' own scaling. ``--workers 1`` with the pool
+runs in the driver (no pool).
 Per-task overhead: the mean round trip of a no-op evaluation submitted one at a time to each executor.
 """
 
@@ -34,6 +36,12 @@ def spin(config: dict) -> dict:
         n += 1
     x, y = float(config["x"]), float(config["y"])
     return {"f1": x * x + y, "f2": (1 - x) ** 2 + y}
+
+
+def nap(config: dict) -> dict:
+    """The I/O-bound variant: sleep ``SPIN_S`` seconds (a flow waiting on a license or a remote tool)."""
+    time.sleep(float(os.environ.get("SPIN_S", "1.0")))
+    return {"f1": float(config["x"]), "f2": float(config["y"])}
 
 
 def noop(config: dict) -> dict:
@@ -90,14 +98,16 @@ def main() -> None:
     ap.add_argument("--evals", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--kind", choices=["spin", "nap"], default="spin",
+                    help="spin: burn CPU for --seconds (bounded by the cores); nap: sleep (shows executor scaling)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                          f"load average {os.getloadavg()[0]:.1f} at start",
-              "evals": args.evals, "seconds": args.seconds, "runs": []}
+              "evals": args.evals, "seconds": args.seconds, "kind": args.kind, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        space = _space(folder, "spin")
+        space = _space(folder, args.kind)
         for n in args.workers:
             for label, parallel in [("pool", ["--workers", str(n)]), ("dask", ["--dask", f"local:{n}"])]:
                 wall = run_once(space, folder, args.evals, parallel, args.seconds)
