@@ -12,7 +12,8 @@ Trial ``user_attrs``:
 * ``pending_result``: a finished evaluation not yet told (kept so a crash loses nothing);
 * ``rerun_of``: the trial, left RUNNING by a dead driver, that this one runs again;
 * ``interrupted``: set on that abandoned trial, which is FAIL and not counted as spent;
-* ``artifacts``: the folder holding the trial's files; ``eval_seconds``: evaluation time.
+* ``artifacts``: the folder holding the trial's files; ``eval_seconds``: evaluation time;
+* ``attempts``: how many times the evaluation started, when a dead worker made it run again.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def check_metrics(raw: Any, required: tuple[str, ...]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise EvaluationError(f"metric '{key}' is {value!r}, expected a number")
+            raise EvaluationError(f"metric '{key}' is {_short(value)}, expected a number")
         if not math.isfinite(value):
             raise EvaluationError(f"metric '{key}' is {value}, expected a finite number")
         out[str(key)] = float(value)
@@ -121,6 +121,12 @@ _TYPE_WORDS = {
     list: "a list",
     dict: "a mapping",
 }
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so garbage output cannot flood a reason."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _jsonable(value: Any) -> Any:
