@@ -7,10 +7,10 @@ median hypervolume over seeds after 50 and 100 evaluations. Run::
     python benchmarks/diffuse_vs_baselines.py --problem synthetic --seeds 0 1 2 --budget 100
     python benchmarks/diffuse_vs_baselines.py --problem gemmini --seeds 0 1 2 --budget 100
 
-``synthetic`` is ``examples/synthetic.yaml`` with ``synthetic_objectives`` (reference 2.5 per
-objective, from the space file). ``gemmini`` is ``examples/gemmini-asap7.yaml`` with the
-analytical ``gemmini-model`` evaluator; its objectives have no reference in the space file, so
-each objective is min-max normalized over every result of every run and the reference is 1.1.
+``synthetic`` is ``examples/synthetic.yaml`` with ``synthetic_objectives``; ``gemmini`` is
+``examples/gemmini-asap7.yaml`` with the analytical ``gemmini-model`` evaluator. Hypervolume uses
+the objectives' ``ref`` from the space file; if an objective has none, each objective is
+min-max normalized over every result of every run and the reference is 1.1.
 Samplers are built by :func:`diffuse_dse.samplers.make_sampler` with the budget, so they share
 the project's initial-design rule. ``diffuse-pretrain`` (synthetic only) is DiffuSE pretrained
 on 4096 evaluations of a deliberately biased cheap model (:func:`biased_synthetic`)::
