@@ -152,3 +152,15 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(tmp_path):
     assert sorted(set(evaluated)) == sorted(set(keys))
     interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
     assert len(interrupted) <= 2 and all(t.state == TrialState.FAIL for t in interrupted)
+
+
+def test_pretrain_from_a_cheap_evaluator(tmp_path):
+    space = str(EXAMPLES / "synthetic.yaml")
+    refused = run_cli("run", space, "--sampler", "tpe", "--budget", "5", "--pretrain", "evaluator:synthetic", cwd=tmp_path)
+    assert refused.returncode == 2 and "--pretrain works with --sampler diffuse only" in refused.stderr
+    result = run_cli("run", space, "--budget", "6", "--pretrain", "evaluator:synthetic", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    study = optuna.load_study(study_name="synthetic", storage=f"sqlite:///{tmp_path / 'synthetic.db'}")
+    assert study.user_attrs["diffuse"]["pretrain"] == "evaluator:synthetic"
+    # A pretrained DiffuSE needs only 4 Sobol points before its model proposes.
+    assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 6

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from diffuse_dse.cli._common import parse_setting_values, positive_int
+from diffuse_dse.errors import UsageError
 from diffuse_dse.samplers import SAMPLERS
 
 EXAMPLE = "example: diffuse run examples/gemmini-asap7.yaml --sampler diffuse --budget 100 --workers 2"
@@ -50,6 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--option", action="append", default=[], metavar="KEY=VALUE", help="override an evaluator setting (repeatable)"
     )
     p.add_argument("--artifacts", type=Path, help="folder for per-trial artifacts (default: beside the database)")
+    p.add_argument(
+        "--pretrain",
+        metavar="SOURCE",
+        help="with --sampler diffuse: pretrain on SOURCE before any evaluation: a CSV file, a study "
+        "(DB[#STUDY] or URL[#STUDY]) on the same space, or evaluator:NAME for many cheap evaluations "
+        "(e.g. evaluator:gemmini-model)",
+    )
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
     p.set_defaults(func=run)
 
@@ -62,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from diffuse_dse.space import load_space
 
     space = load_space(args.space)
+    if args.pretrain and args.sampler != "diffuse":
+        raise UsageError(f"--pretrain works with --sampler diffuse only, not with --sampler {args.sampler}.")
     if args.dask is not None:
         from diffuse_dse.engine.dask import parse_address
 
@@ -77,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "evaluator_settings": evaluator.identity()["settings"],
         "sampler": args.sampler,
         "seed": args.seed,
+        "pretrain": args.pretrain,
     }
     study = open_study(url, name, space, settings)
     with DriverLock(url, name, study):  # a second driver on this study is refused here (exit 2)
@@ -95,7 +107,8 @@ def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: st
     from diffuse_dse.samplers import make_sampler
 
     seed = session_seed(args.seed, len(study.get_trials(deepcopy=False)))
-    study.sampler = make_sampler(args.sampler, space, seed=seed, budget=args.budget)
+    options = {"pretrain": pretrain_source(args.pretrain, space)} if args.pretrain else None
+    study.sampler = make_sampler(args.sampler, space, seed=seed, budget=args.budget, options=options)
     artifacts = args.artifacts.resolve() / name if args.artifacts else artifacts_root(url, name)
     executor = make_executor(args.workers or 1, args.dask)
     print(f"study '{name}' in {url}", file=sys.stderr)
@@ -141,3 +154,19 @@ def _drive(args: argparse.Namespace, space, evaluator, study, url: str, name: st
     print(f"hypervolume {summary.hypervolume:.6g}", file=sys.stderr)
     print_front(space, front, f"Pareto front of '{name}' ({len(front)} designs)")
     return 0
+
+
+def pretrain_source(text: str, space: Any) -> Any:
+    """The DiffuSE pretrain source named on the command line (see ``--pretrain``)."""
+    from diffuse_dse.engine.study import load_study, storage_url
+    from diffuse_dse.evaluators import make_evaluator
+
+    if text.startswith("evaluator:"):
+        evaluator = make_evaluator(space, text.split(":", 1)[1])
+        return getattr(evaluator, "evaluate_arrays", evaluator)
+    if text.endswith(".csv"):
+        if not Path(text).is_file():
+            raise UsageError(f"--pretrain {text}: no such CSV file.")
+        return text
+    location, _, study = text.partition("#")
+    return load_study(storage_url(location), study or None)
