@@ -66,6 +66,24 @@ class OutcomeConstraints:
         return trial.user_attrs.get("constraint_violations", [1.0] * self.count)
 
 
+class _OneThreadGPSampler(optuna.samplers.GPSampler):
+    """Optuna's GPSampler with torch limited to one thread while it proposes (restored after).
+
+    Its small matrices gain nothing from more threads, and on a loaded 2-core machine two
+    threads made each proposal many times slower.
+    """
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return super().sample_relative(study, trial, search_space)
+        finally:
+            torch.set_num_threads(threads)
+
+
 def make_sampler(
     name: str, space: Space, *, seed: int | None, budget: int | None = None, options: dict[str, Any] | None = None
 ) -> optuna.samplers.BaseSampler:
@@ -106,7 +124,7 @@ def make_sampler(
             seed=seed, population_size=options.pop("population_size", startup), constraints_func=constraints, **options
         )
     if name == "gp":
-        return optuna.samplers.GPSampler(
+        return _OneThreadGPSampler(
             seed=seed,
             n_startup_trials=startup,
             constraints_func=constraints,
