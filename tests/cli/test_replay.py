@@ -79,7 +79,7 @@ def test_replay_bad_input_is_one_line_exit_2(synthetic, tmp_path) -> None:
     full = diffuse("replay", "synthetic.yaml", "0", "-o", str(tmp_path / "full"), cwd=synthetic)
     assert full.returncode == 2 and "not empty" in full.stderr and (tmp_path / "full" / "keep.txt").exists()
     word = diffuse("replay", "synthetic.yaml", "first", "-o", str(tmp_path / "c"), cwd=synthetic)
-    assert word.returncode == 2 and "TRIAL must be a trial number" in word.stderr
+    assert word.returncode == 2 and "TRIAL must be a whole number >= 0" in word.stderr
 
 
 def test_a_never_evaluated_trial_says_so(tmp_path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +103,21 @@ def dump_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def positive_int(option: str):
+def whole_number(option: str, minimum: int = 1) -> Callable[[str], int]:
+    """An argparse type for a whole number >= ``minimum``, whose error names ``option``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be a whole number >= 1. Got {text!r}.") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{option} must be a whole number >= 1. Got {value}.")
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number >= {minimum}. Got {text!r}.") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number >= {minimum}. Got {value}.")
         return value
 
     return parse
+
+
+def positive_int(option: str) -> Callable[[str], int]:
+    """An argparse type for a whole number >= 1."""
+    return whole_number(option, 1)

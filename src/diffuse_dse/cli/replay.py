@@ -6,20 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from diffuse_dse.cli._common import add_study_arguments, fmt, open_target, print_table
+from diffuse_dse.cli._common import add_study_arguments, fmt, open_target, print_table, whole_number
 from diffuse_dse.cli.report import _where
 
 EXAMPLE = "example: diffuse replay examples/gemmini-asap7.yaml 42 -o replay-42"
-
-
-def _trial_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"TRIAL must be a trial number (a whole number >= 0). Got {text!r}.") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"TRIAL must be a trial number (a whole number >= 0). Got {value}.")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the stored one. Exits 1 when they differ.",
                        epilog=EXAMPLE)
     add_study_arguments(p)
-    p.add_argument("trial", type=_trial_number, metavar="TRIAL", help="the trial number (see `diffuse pareto`)")
+    p.add_argument("trial", type=whole_number("TRIAL", 0), metavar="TRIAL",
+                   help="the trial number (see `diffuse pareto`)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="the folder to write (new or empty)")
     p.add_argument("--no-run", action="store_true", help="write the files only; do not evaluate again")
     p.add_argument("--use-cache", action="store_true",

@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from diffuse_dse.engine.pareto import hypervolume, pareto_trials
+from diffuse_dse.engine.pareto import hypervolume, pareto_trials, reference_point
 from diffuse_dse.engine.records import completed, config_of, is_feasible, is_spent, objective_matrix, run_settings
 from diffuse_dse.space import Space
 
@@ -107,19 +107,10 @@ class StudyData:
 
 
 def fixed_reference(space: Space, studies: Sequence[StudyData]) -> np.ndarray:
-    """One hypervolume reference for every curve: each objective's ``ref`` from the space, or
-    the worst feasible value seen in any of ``studies`` plus 10 % of the range."""
-    pool = [t for s in studies for t in s.feasible]
-    points = objective_matrix(space, pool)
-    ref = np.empty(len(space.objectives))
-    for j, objective in enumerate(space.objectives):
-        if objective.ref is not None:
-            ref[j] = objective.sign * objective.ref
-        elif len(points):
-            worst, best = points[:, j].max(), points[:, j].min()
-            ref[j] = worst + 0.1 * max(worst - best, abs(worst) * 1e-3, 1e-12)
-        else:
-            ref[j] = 1.0
+    """One hypervolume reference for every curve: :func:`~diffuse_dse.engine.pareto.reference_point`
+    over the feasible trials of all ``studies`` (1.0 for an objective with neither a ``ref`` nor data)."""
+    ref = reference_point(space, objective_matrix(space, [t for s in studies for t in s.feasible]))
+    ref[~np.isfinite(ref)] = 1.0
     return ref
 
 
