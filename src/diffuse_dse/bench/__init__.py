@@ -26,8 +26,8 @@ def analyze(plan: Plan, out: Path) -> Results:
     """Read every run of ``plan`` from its storage and compute the reference and the metrics.
 
     The exact part of the reference and the default design's metrics are cached in ``out``.
-    Only runs that spent the whole budget are compared; the designs of unfinished runs still
-    join the reference (when it is a union), and the unfinished runs are listed.
+    An unfinished run counts in the hypervolume columns it reached; the final metrics (IGD+,
+    ADRS, evaluations to a target, improvement) use finished runs only. Unfinished runs are listed.
     """
     out.mkdir(parents=True, exist_ok=True)
     space = plan.space
@@ -39,6 +39,5 @@ def analyze(plan: Plan, out: Path) -> Results:
     default = default_metrics(space, plan.evaluator, out / "default.json", plan.artifacts / "default")
     dvec = objective_vector(space, default) if default else None
     series = [run_series(space, trials, reference, sampler, seed, dvec) for sampler, seed, trials in runs]
-    complete = [s for s in series if s.evaluations >= plan.budget]
     incomplete = [(s.sampler, s.seed, s.evaluations) for s in series if s.evaluations < plan.budget]
-    return Results(space, plan.budget, plan.samplers, reference, default, complete, incomplete)
+    return Results(space, plan.budget, plan.samplers, reference, default, series, incomplete)

@@ -29,7 +29,7 @@ def plot_hv(results: Results, path: Path) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     for name in results.samplers:
-        runs = results.of(name)
+        runs = results.of(name) or results.of(name, finished=False)  # unfinished runs only when none finished
         if not runs:
             continue
         n = min(r.evaluations for r in runs)
@@ -66,7 +66,7 @@ def plot_fronts(results: Results, path: Path) -> None:
     for ax, (i, j) in zip(axes[0], pairs):
         ax.scatter(ref[:, i], ref[:, j], s=3, color="#c8c8c8", label="reference", zorder=1)
         for name in results.samplers:
-            runs = [r for r in results.of(name) if len(r.points)]
+            runs = [r for r in (results.of(name) or results.of(name, finished=False)) if len(r.points)]
             if not runs:
                 continue
             runs.sort(key=lambda r: r.hv[-1])

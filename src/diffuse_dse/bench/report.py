@@ -41,8 +41,9 @@ class Results:
     series: list[RunSeries]
     incomplete: list[tuple[str, int, int]] = field(default_factory=list)
 
-    def of(self, sampler: str) -> list[RunSeries]:
-        return [s for s in self.series if s.sampler == sampler]
+    def of(self, sampler: str, *, finished: bool = True) -> list[RunSeries]:
+        """The runs of ``sampler``: those that spent the whole budget, or all of them."""
+        return [s for s in self.series if s.sampler == sampler and (not finished or s.evaluations >= self.budget)]
 
 
 def _fmt(v: float, digits: int = 3) -> str:
@@ -71,17 +72,18 @@ def table_rows(results: Results) -> tuple[list[str], list[list[str]], dict[str, 
         [f"evals to {int(f * 100)} %" for f in FRACTIONS] + ["s / proposal", "PPA vs default"]
     rows, raw = [], {}
     for name in results.samplers:
-        runs = results.of(name)
-        if not runs:
+        runs, every = results.of(name), results.of(name, finished=False)
+        if not every:
             continue
-        cells = [name, str(len(runs))]
-        entry: dict[str, Any] = {"runs": len(runs), "evaluations": [r.evaluations for r in runs]}
+        partial = len(every) - len(runs)
+        cells = [name, str(len(runs)) + (f" +{partial} unfinished" if partial else "")]
+        entry: dict[str, Any] = {"runs": len(runs), "unfinished": partial, "evaluations": [r.evaluations for r in every]}
         for c in ckpts:
-            vals = [r.at(c)["hv"] for r in runs if r.evaluations >= c]
+            vals = [r.at(c)["hv"] for r in every if r.evaluations >= c]
             cells.append(_cell(vals) if vals else "–")
             entry[f"hv@{c}"] = quartiles(vals) if vals else None
         for key in ("igd_plus", "adrs"):
-            vals = [r.at(results.budget)[key] for r in runs]
+            vals = [r.at(results.budget)[key] for r in runs]  # finished runs only, from here on
             cells.append(_cell(vals))
             entry[key] = quartiles(vals)
         for f in FRACTIONS:
@@ -105,13 +107,14 @@ def markdown(results: Results) -> str:
     cols, rows, _ = table_rows(results)
     ref = results.reference
     lines = [f"Space `{results.space.name}`, budget {results.budget} evaluations; median [25th, 75th percentile] "
-             "across seeds. HV is normalized by the reference front's hypervolume.",
+             "across seeds. HV is normalized by the reference front's hypervolume; IGD+, ADRS, the evaluations to "
+             "reach a fraction of the reference HV, the seconds per proposal and the improvement use finished runs only.",
              f"Reference ({ref.kind}): {len(ref.points)} points, HV {ref.hv:.6g} at "
              + ", ".join(f"{o.name} {o.ref:g}" for o in results.space.objectives) + f". {ref.note}.", "",
              "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     if results.incomplete:
-        lines += ["", "Not finished, left out of the table: " + ", ".join(
+        lines += ["", "Unfinished runs (counted only in the HV columns they reached): " + ", ".join(
             f"{s} seed {k} ({n} of {results.budget} evaluations)" for s, k, n in results.incomplete) + "."]
     if results.default is not None:
         names = list(results.space.objective_names)
