@@ -18,7 +18,7 @@ pytest.importorskip("torch")
 from diffuse_dse.errors import UsageError
 from diffuse_dse.evaluators.synthetic import synthetic_objectives
 from diffuse_dse.samplers._diffuse import DiffuSESampler, DiffuSESettings
-from diffuse_dse.samplers._diffuse.legalize import Legalizer
+from diffuse_dse.space.legalize import Legalizer
 from diffuse_dse.samplers._diffuse.observations import ObjectiveScale
 from diffuse_dse.samplers._diffuse.selection import hypervolume_improvement, select_batch
 from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets

@@ -8,6 +8,7 @@ Trial ``user_attrs``:
 * ``constraint_violations``: one value per outcome constraint, ``<= 0`` when it holds;
 * ``fail_reason``: why a FAIL trial failed;
 * ``infeasible``: the parameter constraints a PRUNED trial broke (it was never evaluated);
+* ``repair_of``: the PRUNED trial whose nearest feasible configuration this trial evaluates;
 * ``cache_hit``: the number of the trial whose stored result was reused;
 * ``pending_result``: a finished evaluation not yet told (kept so a crash loses nothing);
 * ``rerun_of``: the trial, left RUNNING by a dead driver, that this one runs again;

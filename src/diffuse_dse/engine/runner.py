@@ -23,11 +23,12 @@ from diffuse_dse.engine import records
 from diffuse_dse.engine.executor import Outcome, evaluate_task
 from diffuse_dse.engine.pareto import hypervolume, reference_point
 from diffuse_dse.engine.progress import Reporter
-from diffuse_dse.errors import UsageError
 from diffuse_dse.evaluators.base import Evaluator
-from diffuse_dse.space import Space
+from diffuse_dse.space import Config, Encoder, Space
+from diffuse_dse.space.legalize import Legalizer
 
-MAX_CONSECUTIVE_INFEASIBLE = 1000
+REPAIR_POOL_SIZE = 8192
+"""Uniform draws, filtered by the parameter constraints, that repairs choose from."""
 
 
 class Executor:  # the part of InlineExecutor / PoolExecutor / Dask the loop needs
@@ -119,8 +120,11 @@ def explore(
 ) -> RunSummary:
     """Run the study until ``budget`` evaluations (cache hits and failures included) exist.
 
-    Configurations breaking a parameter constraint are told PRUNED without evaluation and do
-    not count against the budget; a configuration already evaluated is not evaluated again.
+    A configuration breaking a parameter constraint is told PRUNED without evaluation and
+    does not count against the budget; its nearest feasible configuration (in the encoded
+    space, among a fixed pool of feasible designs) is queued as the next trial, so a sampler
+    that does not know the constraints costs one extra ask per infeasible proposal, not an
+    unbounded search. A configuration already evaluated is not evaluated again.
     """
     summary = RunSummary()
     summary.recovered, summary.rerun = recover(study, space)
@@ -137,7 +141,7 @@ def explore(
     failed = sum(1 for t in trials if records.is_spent(t) and t.state == TrialState.FAIL)
     points = records.objective_matrix(space, [t for t in records.completed(trials) if records.is_feasible(t)])
     inflight: deque[_Pending] = deque()
-    infeasible_streak = 0
+    repair: Callable[[Config], Config] | None = None
     reporter.start(budget, min(spent, budget))
 
     def finish(p: _Pending) -> None:
@@ -178,15 +182,10 @@ def explore(
                     trial.set_user_attr("infeasible", broken)
                     study.tell(trial, state=TrialState.PRUNED)
                     summary.infeasible += 1
-                    infeasible_streak += 1
-                    if infeasible_streak >= MAX_CONSECUTIVE_INFEASIBLE:
-                        raise UsageError(
-                            f"The sampler proposed {infeasible_streak} configurations in a row that break the "
-                            f"parameter constraints ({'; '.join(space.violated(config))}). Use a sampler that "
-                            "learns constraints (diffuse, tpe, nsga2) or relax the constraints."
-                        )
+                    repair = repair or _repairer(space)
+                    fixed = records.params_from_config(space, repair(config))
+                    study.enqueue_trial(fixed, user_attrs={"repair_of": trial.number}, skip_if_exists=False)
                     continue
-                infeasible_streak = 0
                 workdir = artifacts / f"trial-{trial.number:05d}"
                 trial.set_user_attr("artifacts", str(workdir))
                 if key in cache:
@@ -203,18 +202,21 @@ def explore(
                 inflight.append(_Pending(trial, key, future))
             if not inflight:
                 break
-            # Save every finished evaluation at once, then tell those at the head in order.
-            wait([p.future for p in inflight], return_when=FIRST_COMPLETED)
-            for p in inflight:
-                if p.future.done() and p.duplicate_of is None and not p.saved:
-                    o = p.future.result()
-                    p.trial.set_user_attr(
-                        "pending_result",
-                        {"metrics": o.metrics, "reason": o.reason, "seconds": o.seconds, "attempts": o.attempts},
-                    )
-                    p.saved = True
-            while inflight and inflight[0].future.done():
-                finish(inflight.popleft())
+            # Save every evaluation as soon as it finishes; tell only the head, then refill, so
+            # trial n + workers is always asked right after trial n is told.
+            while True:
+                for p in inflight:
+                    if p.future.done() and p.duplicate_of is None and not p.saved:
+                        o = p.future.result()
+                        p.trial.set_user_attr(
+                            "pending_result",
+                            {"metrics": o.metrics, "reason": o.reason, "seconds": o.seconds, "attempts": o.attempts},
+                        )
+                        p.saved = True
+                if inflight[0].future.done():
+                    break
+                wait([p.future for p in inflight], return_when=FIRST_COMPLETED)
+            finish(inflight.popleft())
     finally:
         reporter.stop()
     summary.spent = min(spent, budget)
@@ -227,3 +229,15 @@ def _best(space: Space, points: np.ndarray) -> dict[str, float]:
     if not len(points):
         return {}
     return {o.name: float(o.sign * points[:, j].min()) for j, o in enumerate(space.objectives)}
+
+
+def _repairer(space: Space) -> Callable[[Config], Config]:
+    """The nearest feasible configuration to a given one, from a pool drawn with seed 0."""
+    encoder = Encoder(space)
+    legalizer = Legalizer(space, encoder, np.random.default_rng(0), REPAIR_POOL_SIZE)
+
+    def repair(config: Config) -> Config:
+        arrays, _, _ = legalizer.legalize(encoder.encode([config]))
+        return next(iter(space.rows(arrays)))
+
+    return repair

@@ -1,6 +1,7 @@
 """Turn generated vectors into legal, feasible configurations.
 
-Strategy (documented in ``docs/diffuse-sampler.md``): each row of a generated ``n x d`` array
+Used by the DiffuSE sampler and by the engine, which repairs other samplers' infeasible
+proposals. Strategy (documented in ``docs/diffuse-sampler.md``): each row of a generated ``n x d`` array
 is decoded to the nearest legal value of every parameter (:meth:`Encoder.decode_arrays`).
 Rows that satisfy every parameter constraint are kept as they are. A row that breaks one is
 *rejected* and replaced by its nearest design, in Euclidean distance in the encoded space,
@@ -35,8 +36,8 @@ class Legalizer:
                 break
         assert pool is not None
         if len(pool[space.parameters[0].name]) == 0:
-            raise UsageError(f"DiffuSESampler found no configuration of space '{space.name}' that satisfies its "
-                             f"parameter constraints in {tries * pool_size} uniform draws. Check the constraints.")
+            raise UsageError(f"No configuration of space '{space.name}' that satisfies its parameter constraints "
+                             f"was found in {tries * pool_size} uniform draws. Check the constraints.")
         self.pool = pool
         self.pool_X = encoder.encode_arrays(pool)
 
