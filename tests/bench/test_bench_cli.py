@@ -26,8 +26,19 @@ BUDGET = 12
 
 
 def bench(out: Path, *extra: str):
-    return run_cli("bench", "--space", str(TASK), "--samplers", ",".join(SAMPLERS), "--budget", str(BUDGET),
-                   "-o", str(out), *extra, cwd=out.parent)
+    return run_cli(
+        "bench",
+        "--space",
+        str(TASK),
+        "--samplers",
+        ",".join(SAMPLERS),
+        "--budget",
+        str(BUDGET),
+        "-o",
+        str(out),
+        *extra,
+        cwd=out.parent,
+    )
 
 
 def exact_synthetic_front() -> np.ndarray:
@@ -37,8 +48,16 @@ def exact_synthetic_front() -> np.ndarray:
     a, b = a.ravel(), b.ravel()
     keep = a + 20 * b <= 32
     n = int(keep.sum())
-    out = synthetic_objectives({"a": a[keep], "b": b[keep], "kind": np.array(["ridge"] * n),
-                                "c": np.full(n, 0.5), "d": np.full(n, 5), "e": np.full(n, 0.1)})
+    out = synthetic_objectives(
+        {
+            "a": a[keep],
+            "b": b[keep],
+            "kind": np.array(["ridge"] * n),
+            "c": np.full(n, 0.5),
+            "d": np.full(n, 5),
+            "e": np.full(n, 0.1),
+        }
+    )
     return np.stack([out["f1"], out["f2"], out["f3"]], axis=1)
 
 
@@ -51,8 +70,21 @@ def finished(tmp_path_factory):
     out.mkdir()
     first = bench(out, "--seeds", "1", "--quiet")
     assert first.returncode == 0, first.stderr
-    partial = run_cli("bench", "--space", str(TASK), "--samplers", ",".join(SAMPLERS), "--budget", "5",
-                      "--seed-list", "1", "-o", str(out), "--quiet", cwd=out.parent)
+    partial = run_cli(
+        "bench",
+        "--space",
+        str(TASK),
+        "--samplers",
+        ",".join(SAMPLERS),
+        "--budget",
+        "5",
+        "--seed-list",
+        "1",
+        "-o",
+        str(out),
+        "--quiet",
+        cwd=out.parent,
+    )
     assert partial.returncode == 0, partial.stderr
     storage = f"sqlite:///{out / 'bench.db'}"
     dangling = optuna.load_study(study_name="synthetic-random-s1", storage=storage)
@@ -76,7 +108,7 @@ def test_every_output_file_is_written(finished):
 
 
 def test_resume_skips_finished_runs_and_completes_partial_ones(finished):
-    out, storage, first, full = finished
+    _out, storage, first, full = finished
     assert "synthetic-random-s0: started, budget 12" in first.stderr
     assert "synthetic-random-s0: finished before (12 evaluations), skipped" in full.stderr
     assert "synthetic-tpe-s0: finished before (12 evaluations), skipped" in full.stderr
@@ -86,16 +118,25 @@ def test_resume_skips_finished_runs_and_completes_partial_ones(finished):
         for seed in (0, 1):
             study = optuna.load_study(study_name=f"synthetic-{sampler}-s{seed}", storage=storage)
             trials = study.get_trials(deepcopy=False)
-            spent = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.FAIL)
-                     and not t.user_attrs.get("interrupted")]
+            spent = [
+                t
+                for t in trials
+                if t.state in (TrialState.COMPLETE, TrialState.FAIL) and not t.user_attrs.get("interrupted")
+            ]
             assert len(spent) == BUDGET
             assert not [t for t in trials if t.state == TrialState.RUNNING]
             attrs = study.user_attrs["diffuse"]
             assert (attrs["sampler"], attrs["seed"], attrs["evaluator"]) == (sampler, seed, "synthetic")
-            assert all("sampler_seconds" in t.user_attrs and "ask_seconds" in t.user_attrs
-                       for t in trials if not t.user_attrs.get("interrupted"))
-    interrupted = [t for t in optuna.load_study(study_name="synthetic-random-s1", storage=storage).trials
-                   if t.user_attrs.get("interrupted")]
+            assert all(
+                "sampler_seconds" in t.user_attrs and "ask_seconds" in t.user_attrs
+                for t in trials
+                if not t.user_attrs.get("interrupted")
+            )
+    interrupted = [
+        t
+        for t in optuna.load_study(study_name="synthetic-random-s1", storage=storage).trials
+        if t.user_attrs.get("interrupted")
+    ]
     assert len(interrupted) == 1
 
 
@@ -138,7 +179,7 @@ def test_metrics_csv_covers_every_evaluation_and_is_consistent(finished):
 
 
 def test_runs_csv_and_summary(finished):
-    out, _, _, full = finished
+    out, _, _, _full = finished
     runs = read_csv(out / "runs.csv")
     assert len(runs) == 4
     for r in runs:
@@ -157,8 +198,16 @@ def test_runs_csv_and_summary(finished):
     assert summary["reference"]["points"] == len(exact) == 172
     assert summary["reference"]["hypervolume"] == pytest.approx(moocore.hypervolume(exact, ref=np.full(3, 2.5)))
     assert summary["checkpoints"] == [6, 12]
-    default = synthetic_objectives({"a": np.array([10]), "b": np.array([0.5]), "kind": np.array(["bowl"]),
-                                    "c": np.array([0.5]), "d": np.array([2]), "e": np.array([0.01])})
+    default = synthetic_objectives(
+        {
+            "a": np.array([10]),
+            "b": np.array([0.5]),
+            "kind": np.array(["bowl"]),
+            "c": np.array([0.5]),
+            "d": np.array([2]),
+            "e": np.array([0.01]),
+        }
+    )
     assert summary["default"] == {k: pytest.approx(float(v[0])) for k, v in default.items()}
     for sampler in SAMPLERS:
         entry = summary["samplers"][sampler]
@@ -183,12 +232,17 @@ def test_no_run_only_rewrites_outputs(finished):
 
 
 def test_usage_errors_are_one_line_exit_2(tmp_path, write_space):
-    result = run_cli("bench", "--space", str(TASK), "--samplers", "random,simplex", "--budget", "3", "-o", str(tmp_path / "x"))
+    result = run_cli(
+        "bench", "--space", str(TASK), "--samplers", "random,simplex", "--budget", "3", "-o", str(tmp_path / "x")
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "diffuse bench: error: --samplers: unknown sampler 'simplex'. Choose from: "
-        "diffuse, botorch, gp, tpe, nsga2, random, sobol."]
+        "diffuse, botorch, gp, tpe, nsga2, random, sobol."
+    ]
     no_ref = write_space(TASK.read_text().replace(", ref: 2.5}", "}"), "noref.yaml")
-    result = run_cli("bench", "--space", str(no_ref), "--samplers", "random", "--budget", "3", "-o", str(tmp_path / "y"))
+    result = run_cli(
+        "bench", "--space", str(no_ref), "--samplers", "random", "--budget", "3", "-o", str(tmp_path / "y")
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "have no 'ref'" in result.stderr

@@ -156,7 +156,9 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(tmp_path):
 
 def test_pretrain_from_a_cheap_evaluator(tmp_path):
     space = str(EXAMPLES / "synthetic.yaml")
-    refused = run_cli("run", space, "--sampler", "tpe", "--budget", "5", "--pretrain", "evaluator:synthetic", cwd=tmp_path)
+    refused = run_cli(
+        "run", space, "--sampler", "tpe", "--budget", "5", "--pretrain", "evaluator:synthetic", cwd=tmp_path
+    )
     assert refused.returncode == 2 and "--pretrain works with --sampler diffuse only" in refused.stderr
     result = run_cli("run", space, "--budget", "6", "--pretrain", "evaluator:synthetic", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

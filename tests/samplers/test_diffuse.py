@@ -18,11 +18,11 @@ pytest.importorskip("torch")
 from diffuse_dse.errors import UsageError
 from diffuse_dse.evaluators.synthetic import synthetic_objectives
 from diffuse_dse.samplers._diffuse import DiffuSESampler, DiffuSESettings
-from diffuse_dse.space.legalize import Legalizer
 from diffuse_dse.samplers._diffuse.observations import ObjectiveScale
 from diffuse_dse.samplers._diffuse.selection import hypervolume_improvement, select_batch
 from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets
 from diffuse_dse.space import Encoder, Objective, Parameter, Space, load_space, parse
+from diffuse_dse.space.legalize import Legalizer
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = ROOT / "examples" / "synthetic.yaml"

@@ -18,8 +18,19 @@ from diffuse_dse.bench.reference import Reference, build_reference, default_metr
 from diffuse_dse.bench.report import FILES, Results, write_all
 from diffuse_dse.engine.records import completed, is_feasible, objective_matrix
 
-__all__ = ["FILES", "BenchProgress", "Plan", "Reference", "Results", "RunSeries", "analyze", "checkpoints",
-           "run_plan", "study_name", "write_all"]
+__all__ = [
+    "FILES",
+    "BenchProgress",
+    "Plan",
+    "Reference",
+    "Results",
+    "RunSeries",
+    "analyze",
+    "checkpoints",
+    "run_plan",
+    "study_name",
+    "write_all",
+]
 
 
 def analyze(plan: Plan, out: Path) -> Results:

@@ -11,11 +11,18 @@ import numpy as np
 if TYPE_CHECKING:
     from diffuse_dse.bench.report import Results
 
-COLOURS = {"diffuse": "#d62728", "botorch": "#1f77b4", "gp": "#17becf", "tpe": "#2ca02c", "nsga2": "#9467bd",
-           "random": "#7f7f7f", "sobol": "#bcbd22"}
+COLOURS = {
+    "diffuse": "#d62728",
+    "botorch": "#1f77b4",
+    "gp": "#17becf",
+    "tpe": "#2ca02c",
+    "nsga2": "#9467bd",
+    "random": "#7f7f7f",
+    "sobol": "#bcbd22",
+}
 
 
-def _plt():  # noqa: ANN202 - matplotlib is imported only when figures are drawn
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,7 +70,7 @@ def plot_fronts(results: Results, path: Path) -> None:
     ref = results.reference.points * signs
     import moocore
 
-    for ax, (i, j) in zip(axes[0], pairs):
+    for ax, (i, j) in zip(axes[0], pairs, strict=False):
         ax.scatter(ref[:, i], ref[:, j], s=3, color="#c8c8c8", label="reference", zorder=1)
         for name in results.samplers:
             runs = [r for r in (results.of(name) or results.of(name, finished=False)) if len(r.points)]
@@ -72,8 +79,15 @@ def plot_fronts(results: Results, path: Path) -> None:
             runs.sort(key=lambda r: r.hv[-1])
             run = runs[len(runs) // 2]
             pts = run.points[moocore.is_nondominated(run.points)] * signs
-            ax.scatter(pts[:, i], pts[:, j], s=12, color=COLOURS.get(name), label=f"{name} (seed {run.seed})",
-                       alpha=0.85, zorder=3 if name == "diffuse" else 2)
+            ax.scatter(
+                pts[:, i],
+                pts[:, j],
+                s=12,
+                color=COLOURS.get(name),
+                label=f"{name} (seed {run.seed})",
+                alpha=0.85,
+                zorder=3 if name == "diffuse" else 2,
+            )
         oi, oj = space.objectives[i], space.objectives[j]
         ax.set_xlabel(f"{oi.name} [{oi.unit}]" if oi.unit else oi.name)
         ax.set_ylabel(f"{oj.name} [{oj.unit}]" if oj.unit else oj.name)

@@ -54,12 +54,25 @@ class Plan:
 
     def settings(self, sampler: str, seed: int) -> dict[str, Any]:
         ev = self.evaluator
-        return {"space_name": self.space.name, "space_path": str(self.space.path), "space_source": self.space.source,
-                "evaluator": ev.name, "evaluator_settings": ev.identity()["settings"], "sampler": sampler, "seed": seed,
-                "bench": {"budget": self.budget, "workers": self.workers}}
+        return {
+            "space_name": self.space.name,
+            "space_path": str(self.space.path),
+            "space_source": self.space.source,
+            "evaluator": ev.name,
+            "evaluator_settings": ev.identity()["settings"],
+            "sampler": sampler,
+            "seed": seed,
+            "bench": {"budget": self.budget, "workers": self.workers},
+        }
 
 
-SAMPLER_METHODS = ("before_trial", "infer_relative_search_space", "sample_relative", "sample_independent", "after_trial")
+SAMPLER_METHODS = (
+    "before_trial",
+    "infer_relative_search_space",
+    "sample_relative",
+    "sample_independent",
+    "after_trial",
+)
 
 
 def _timed_ask(study: optuna.Study) -> None:
@@ -126,8 +139,16 @@ def run_plan(plan: Plan, progress: BenchProgress) -> None:
             _timed_ask(study)
             executor = make_executor(plan.workers)
             try:
-                explore(study, plan.space, plan.evaluator, budget=plan.budget, workers=plan.workers, executor=executor,
-                        artifacts=plan.artifacts / name, reporter=progress.reporter(name))
+                explore(
+                    study,
+                    plan.space,
+                    plan.evaluator,
+                    budget=plan.budget,
+                    workers=plan.workers,
+                    executor=executor,
+                    artifacts=plan.artifacts / name,
+                    reporter=progress.reporter(name),
+                )
             finally:
                 executor.shutdown()
     progress.end()
@@ -148,12 +169,24 @@ class BenchProgress:
         self.total = total
         if self.bar:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.progress = Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.description}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                     console=Console(stderr=True))
+            self.progress = Progress(
+                TextColumn("[bold]bench"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
             self.progress.start()
             self.task = self.progress.add_task("", total=total)
 
@@ -194,13 +227,16 @@ class _RunReporter:
         self.parent._advance(self.name, done)
         self.parent._log(f"{self.name}: " + (f"resumed at {done} of {total}" if done else f"started, budget {total}"))
 
-    def trial(self, number: int, state: str, detail: str, done: int, failed: int, hv: float,
-              best: Mapping[str, float]) -> None:
+    def trial(
+        self, number: int, state: str, detail: str, done: int, failed: int, hv: float, best: Mapping[str, float]
+    ) -> None:
         self.parent._advance(self.name, done - self.done)
         self.done = done
 
     def stop(self) -> None:
-        self.parent._log(f"{self.name}: {self.done} evaluations, {time.perf_counter() - self.started:.1f} s this session")
+        self.parent._log(
+            f"{self.name}: {self.done} evaluations, {time.perf_counter() - self.started:.1f} s this session"
+        )
 
 
 def load_runs(plan: Plan) -> list[tuple[str, int, Sequence[Any]]]:

@@ -73,12 +73,21 @@ class RunSeries:
         """The metrics after ``n`` evaluations (the last ones if the run has fewer)."""
         i = min(n, self.evaluations) - 1
         nan = float("nan")
-        return {"hv": float(self.hv[i]) if i >= 0 else nan, "igd_plus": float(self.igd_plus[i]) if i >= 0 else nan,
-                "adrs": float(self.adrs[i]) if i >= 0 else nan}
+        return {
+            "hv": float(self.hv[i]) if i >= 0 else nan,
+            "igd_plus": float(self.igd_plus[i]) if i >= 0 else nan,
+            "adrs": float(self.adrs[i]) if i >= 0 else nan,
+        }
 
 
-def run_series(space: Space, trials: Sequence[FrozenTrial], reference: Reference, sampler: str, seed: int,
-               default: np.ndarray | None) -> RunSeries:
+def run_series(
+    space: Space,
+    trials: Sequence[FrozenTrial],
+    reference: Reference,
+    sampler: str,
+    seed: int,
+    default: np.ndarray | None,
+) -> RunSeries:
     """The metrics of one run's trials after each evaluation, against ``reference``."""
     trials = sorted(trials, key=lambda t: t.number)
     spent = [t for t in trials if is_spent(t)]
@@ -96,8 +105,12 @@ def run_series(space: Space, trials: Sequence[FrozenTrial], reference: Reference
     points, index = [], []
     current = 0.0
     for n, t in enumerate(spent):
-        new = (t.state == TrialState.COMPLETE and t.values is not None and is_feasible(t)
-               and "cache_hit" not in t.user_attrs)
+        new = (
+            t.state == TrialState.COMPLETE
+            and t.values is not None
+            and is_feasible(t)
+            and "cache_hit" not in t.user_attrs
+        )
         if new:
             a = np.asarray(t.values, dtype=float) * signs
             points.append(a)
@@ -115,10 +128,18 @@ def run_series(space: Space, trials: Sequence[FrozenTrial], reference: Reference
     asks = [t.user_attrs["sampler_seconds"] for t in trials if "sampler_seconds" in t.user_attrs]
     pts = np.asarray(points).reshape(-1, len(signs))
     series = RunSeries(
-        sampler, seed, hv, igd, adrs, pts, np.asarray(index, dtype=int),
-        sampler_seconds=float(np.mean(asks)) if asks else float("nan"), proposals=len(asks),
+        sampler,
+        seed,
+        hv,
+        igd,
+        adrs,
+        pts,
+        np.asarray(index, dtype=int),
+        sampler_seconds=float(np.mean(asks)) if asks else float("nan"),
+        proposals=len(asks),
         infeasible=sum(1 for t in trials if t.state == TrialState.PRUNED and "infeasible" in t.user_attrs),
-        failed=sum(1 for t in spent if t.state == TrialState.FAIL), cache_hits=sum(1 for t in spent if "cache_hit" in t.user_attrs),
+        failed=sum(1 for t in spent if t.state == TrialState.FAIL),
+        cache_hits=sum(1 for t in spent if "cache_hit" in t.user_attrs),
     )
     series.evals_to = {f: evals_to_reach(hv, f) for f in FRACTIONS}
     series.improvement = improvement(space, pts, default)
@@ -139,8 +160,10 @@ def improvement(space: Space, points: np.ndarray, default: np.ndarray | None) ->
     """Per-objective and PPA improvement (in %) of the best designs over the default design."""
     if default is None or not len(points):
         return {}
-    out = {o.name: float(100 * (default[j] - points[:, j].min()) / abs(default[j])) if default[j] else float("nan")
-           for j, o in enumerate(space.objectives)}
+    out = {
+        o.name: float(100 * (default[j] - points[:, j].min()) / abs(default[j])) if default[j] else float("nan")
+        for j, o in enumerate(space.objectives)
+    }
     if ppa_defined(space) and np.all(default > 0) and np.all(points > 0):
         out["PPA"] = float(100 * (np.prod(default) / np.prod(points, axis=1).min() - 1))
     return out

@@ -63,8 +63,10 @@ def reference_point(space: Space) -> np.ndarray:
     """The objectives' ``ref`` values in minimization form; every objective must have one."""
     missing = [o.name for o in space.objectives if o.ref is None]
     if missing:
-        raise ValueError(f"{space.path}: objectives {', '.join(missing)} have no 'ref'; a benchmark needs a fixed "
-                         "hypervolume reference point (a worst acceptable value per objective).")
+        raise ValueError(
+            f"{space.path}: objectives {', '.join(missing)} have no 'ref'; a benchmark needs a fixed "
+            "hypervolume reference point (a worst acceptable value per objective)."
+        )
     return np.array([o.sign * float(o.ref) for o in space.objectives])  # type: ignore[arg-type]
 
 
@@ -85,18 +87,27 @@ def exact_points(space: Space, evaluator: Evaluator, cache: Path) -> tuple[np.nd
 
     if evaluator.name == "synthetic":
         fixed = {k: v for k, v in SYNTHETIC_OPTIMUM.items() if k in space.names}
-        note = ("exact: every feasible (a, b) with kind=ridge, c=0.5, d=5, e=0.1 (distance g = 0); "
-                "points with g > 0 are dominated by the same (a, b) at g = 0")
+        note = (
+            "exact: every feasible (a, b) with kind=ridge, c=0.5, d=5, e=0.1 (distance g = 0); "
+            "points with g > 0 are dominated by the same (a, b) at g = 0"
+        )
     else:
         fixed = {n: space.parameter(n).baseline() for n in GEMMINI_FIXED if n in space.names}
         if "flatten" in space.names:
             fixed["flatten"] = True
-        note = ("exact front of the sub-grid with " + ", ".join(f"{k}={v}" for k, v in fixed.items())
-                + ", abc_delay_ratio=1.0 (every other value of every parameter walked)")
+        note = (
+            "exact front of the sub-grid with "
+            + ", ".join(f"{k}={v}" for k, v in fixed.items())
+            + ", abc_delay_ratio=1.0 (every other value of every parameter walked)"
+        )
     values = grid_values(space, fixed, {})
     front = exact_front(space, arrays_eval, values, progress=False)
     signs = np.array([o.sign for o in space.objectives])
-    pts = np.stack([front.metrics[o.name] for o in space.objectives], axis=1) * signs if front.metrics else np.empty((0, m))
+    pts = (
+        np.stack([front.metrics[o.name] for o in space.objectives], axis=1) * signs
+        if front.metrics
+        else np.empty((0, m))
+    )
     note += f"; {front.evaluated:,} configurations evaluated, {len(pts):,} non-dominated"
     cache.write_text(json.dumps({"key": key, "note": note, "points": pts.tolist()}, default=str))
     return pts, note
@@ -126,7 +137,9 @@ def build_reference(space: Space, exact: np.ndarray, note: str, found: np.ndarra
     else:
         kind = "exact-subgrid+found" if len(exact) else "found"
         pts = np.unique(pool[moocore.is_nondominated(pool, keep_weakly=False)], axis=0)
-    return Reference(kind, pts, ref_point, hypervolume(pts, ref_point), len(exact), note or "union of every run's front")
+    return Reference(
+        kind, pts, ref_point, hypervolume(pts, ref_point), len(exact), note or "union of every run's front"
+    )
 
 
 def default_metrics(space: Space, evaluator: Evaluator, cache: Path, workdir: Path) -> dict[str, float] | None:
@@ -141,10 +154,14 @@ def default_metrics(space: Space, evaluator: Evaluator, cache: Path, workdir: Pa
 
     workdir.mkdir(parents=True, exist_ok=True)
     outcome = evaluate_task(evaluator, config, str(workdir), space.objective_names)
-    metrics = None if outcome.metrics is None else {k: float(v) for k, v in outcome.metrics.items()
-                                                    if isinstance(v, (int, float))}
-    cache.write_text(json.dumps({"key": key, "config": config, "metrics": metrics, "reason": outcome.reason},
-                                default=str, indent=1))
+    metrics = (
+        None
+        if outcome.metrics is None
+        else {k: float(v) for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
+    )
+    cache.write_text(
+        json.dumps({"key": key, "config": config, "metrics": metrics, "reason": outcome.reason}, default=str, indent=1)
+    )
     return metrics
 
 

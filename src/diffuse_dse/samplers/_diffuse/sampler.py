@@ -22,13 +22,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from diffuse_dse.errors import UsageError
 from diffuse_dse.samplers._diffuse.infer import round_to_steps, space_from_distributions
-from diffuse_dse.space.legalize import Legalizer
 from diffuse_dse.samplers._diffuse.observations import Key, ObjectiveScale, Observations, config_key
 from diffuse_dse.samplers._diffuse.pretrain import PretrainData, PretrainSource, load_pretrain
 from diffuse_dse.samplers._diffuse.selection import select_batch
 from diffuse_dse.samplers._diffuse.settings import DiffuSESettings
 from diffuse_dse.samplers._diffuse.targets import pick_front_points, push_targets
 from diffuse_dse.space import Config, Encoder, Space
+from diffuse_dse.space.legalize import Legalizer
 
 if TYPE_CHECKING:
     import torch
