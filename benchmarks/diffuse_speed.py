@@ -72,7 +72,7 @@ def main() -> None:
         encoder = Encoder(space)
         obs = Observations.from_trials(space, encoder, study.get_trials(deepcopy=False), 3)
         with torch_threads(sampler.settings.torch_threads):
-            from diffuse_dse.samplers._diffuse.legalize import Legalizer
+            from diffuse_dse.space.legalize import Legalizer
 
             sampler._legalizer = Legalizer(space, encoder, sampler._rng, sampler.settings.feasible_pool_size)
             t = time.perf_counter()
