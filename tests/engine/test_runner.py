@@ -118,3 +118,16 @@ def test_outcome_constraints_exclude_designs_from_the_front(write_space, synthet
     violations = [t.user_attrs["constraint_violations"][0] for t in study.trials if t.state == TrialState.COMPLETE]
     assert any(v > 0 for v in violations) and any(v <= 0 for v in violations)
     assert all(t.user_attrs["metrics"]["f3"] <= 0.5 for t in pareto_trials(space, study.trials))
+
+
+def test_repairs_keep_a_genetic_sampler_evolving(write_space, synthetic_space_path, tmp_path):
+    # Most of this space breaks the constraint, so most NSGA-II children are repaired; the
+    # repairs must count in their generation or NSGA-II never leaves random search.
+    space = load_space(write_space(synthetic_space_path.read_text().replace("a + 20 * b <= 32", "a + 20 * b <= 6")))
+    sampler = optuna.samplers.NSGAIISampler(seed=0, population_size=6)
+    study, summary = explore_study(space, sampler, SyntheticEvaluator(), tmp_path, budget=30)
+    repaired = [t for t in study.trials if "repair_of" in t.user_attrs]
+    assert summary.infeasible > 0 and len(repaired) == summary.infeasible
+    assert all(space.is_feasible(t.user_attrs["config"]) for t in repaired)
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert max(t.system_attrs.get("NSGAIISampler:generation", -1) for t in complete) >= 3

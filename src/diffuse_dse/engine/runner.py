@@ -186,6 +186,8 @@ def explore(
                     fixed = records.params_from_config(space, repair(config))
                     study.enqueue_trial(fixed, user_attrs={"repair_of": trial.number}, skip_if_exists=False)
                     continue
+                if "repair_of" in trial.user_attrs:
+                    _inherit_generation(study, trial, trial.user_attrs["repair_of"])
                 workdir = artifacts / f"trial-{trial.number:05d}"
                 trial.set_user_attr("artifacts", str(workdir))
                 if key in cache:
@@ -241,3 +243,17 @@ def _repairer(space: Space) -> Callable[[Config], Config]:
         return next(iter(space.rows(arrays)))
 
     return repair
+
+
+def _inherit_generation(study: optuna.Study, trial: optuna.trial.Trial, pruned_number: int) -> None:
+    """Give a repair the generation of the proposal it replaces.
+
+    Genetic samplers (NSGA-II/III) count a generation only from trials they sampled
+    themselves, and Optuna does not sample queued trials; without this, a generation whose
+    children are mostly infeasible never fills and the sampler stays at random search.
+    """
+    storage = study._storage
+    source = storage.get_trial(storage.get_trial_id_from_study_id_trial_number(study._study_id, pruned_number))
+    for key, value in source.system_attrs.items():
+        if key.endswith(":generation"):
+            storage.set_trial_system_attr(trial._trial_id, key, value)
