@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import optuna
@@ -31,13 +32,15 @@ REPAIR_POOL_SIZE = 8192
 """Uniform draws, filtered by the parameter constraints, that repairs choose from."""
 
 
-class Executor:  # the part of InlineExecutor / PoolExecutor / Dask the loop needs
-    submit: Callable[..., Future[Outcome]]
+class Executor(Protocol):
+    """What the loop needs of InlineExecutor, PoolExecutor or the Dask executor."""
+
+    def submit(self, fn: Callable[..., Outcome], *args: object) -> Future[Outcome]: ...
 
 
 @dataclass
 class RunSummary:
-    """Counts of one ``explore`` call (over the whole study, not only this session)."""
+    """What one ``explore`` call did; ``spent``, ``hypervolume`` and ``best`` cover the whole study."""
 
     evaluated: int = 0
     failed: int = 0
