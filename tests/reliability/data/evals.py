@@ -31,7 +31,8 @@ def _append(path: str, record: dict) -> None:
         fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
-def _next_count() -> int:
+def next_count() -> int:
+    """Increment the counter in ``$DIFFUSE_TEST_COUNTER`` under a lock; the value before."""
     path = os.environ["DIFFUSE_TEST_COUNTER"]
     with open(path, "a+", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -76,7 +77,7 @@ GARBAGE = ["nan", "inf", "-inf", "string", "missing", "none", "list", "huge", "b
 
 def garbage(config: dict) -> object:
     """The n-th evaluation returns garbage kind ``GARBAGE[n]``; from ``len(GARBAGE)`` on, good metrics."""
-    n = _next_count()
+    n = next_count()
     kind = GARBAGE[n] if n < len(GARBAGE) else "ok"
     good = _metrics(config)
     if kind == "nan":

@@ -3,23 +3,12 @@
 usage: qor_garbage.py OUTPUT X Y   (the counter file is $DIFFUSE_TEST_COUNTER)
 """
 
-import fcntl
-import os
 import sys
 from pathlib import Path
 
+from evals import next_count  # same folder: the script's folder is first on sys.path
+
 KINDS = ["nan", "infinity", "string", "missing", "nonjson", "list", "empty", "huge", "binary", "exit3", "noqor"]
-
-
-def next_count() -> int:
-    with open(os.environ["DIFFUSE_TEST_COUNTER"], "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.seek(0)
-        n = int(fh.read() or 0)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(n + 1))
-    return n
 
 
 out, x, y = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
