@@ -1,0 +1,1 @@
+//! The users own flow as a child process (placeholder: being written).

@@ -1,0 +1,1 @@
+//! The analytical Gemmini model (placeholder: being written).

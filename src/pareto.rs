@@ -1,0 +1,1 @@
+//! Pareto dominance and exact hypervolume (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Running child processes (placeholder: being written).

@@ -1,0 +1,1 @@
+//! The constraint expression language (placeholder: being written).
