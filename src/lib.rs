@@ -6,5 +6,8 @@
 pub mod config;
 pub mod evaluators;
 pub mod pareto;
+pub mod perf;
 pub mod process;
+pub mod qor;
 pub mod space;
+pub mod workloads;

@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod gemmini_model;
+pub mod synthetic;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,1 @@
+//! The synthetic test problem (placeholder: being written).

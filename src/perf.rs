@@ -1,0 +1,1 @@
+//! Gemmini cycle and traffic model (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Parsing and checking QoR reports (placeholder: being written).

@@ -1,0 +1,1 @@
+//! DNN workloads as GEMM layers (placeholder: being written).
