@@ -7,11 +7,12 @@ pub mod command;
 pub mod gemmini_model;
 pub mod synthetic;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::config::Problem;
 use crate::space::{Design, Metrics};
 
 /// Why an evaluation produced no metrics. The text is stored as the result's `error`.
@@ -72,4 +73,88 @@ pub trait Evaluator: Send + Sync {
 
     /// Evaluate one design.
     fn evaluate(&self, design: &Design, ctx: &EvalContext) -> Result<Metrics, EvalError>;
+}
+
+/// The `[evaluator]` section, validated: which evaluator, with its settings.
+#[derive(Clone, Debug)]
+pub enum EvaluatorConfig {
+    GemminiModel { settings: gemmini_model::GemminiSettings, base_dir: PathBuf },
+    Synthetic,
+    Command { settings: command::CommandSettings, base_dir: PathBuf },
+}
+
+impl EvaluatorConfig {
+    /// The name used in the config.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EvaluatorConfig::GemminiModel { .. } => "gemmini-model",
+            EvaluatorConfig::Synthetic => "synthetic",
+            EvaluatorConfig::Command { .. } => "command",
+        }
+    }
+
+    /// The metrics the evaluator reports; empty when it does not say (a `command` without
+    /// a `metrics` list).
+    pub fn metrics(&self) -> Vec<String> {
+        match self {
+            EvaluatorConfig::GemminiModel { .. } => gemmini_model::METRICS.iter().map(|m| m.to_string()).collect(),
+            EvaluatorConfig::Synthetic => synthetic::METRICS.iter().map(|m| m.to_string()).collect(),
+            EvaluatorConfig::Command { settings, .. } => settings.declared_metrics(),
+        }
+    }
+
+    /// Start the evaluator: load coefficients, find the program.
+    pub fn build(&self) -> Result<Arc<dyn Evaluator>, EvalError> {
+        Ok(match self {
+            EvaluatorConfig::GemminiModel { settings, base_dir } => {
+                Arc::new(gemmini_model::GemminiModel::new(settings, base_dir)?)
+            }
+            EvaluatorConfig::Synthetic => Arc::new(synthetic::Synthetic),
+            EvaluatorConfig::Command { settings, base_dir } => {
+                Arc::new(command::CommandEvaluator::new(settings.clone(), base_dir)?)
+            }
+        })
+    }
+
+    /// Validate `[evaluator.gemmini-model]` (absent: the defaults).
+    pub fn gemmini(
+        settings: Option<toml::Spanned<gemmini_model::GemminiSettings>>,
+        dir: &Path,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
+        let (settings, span) = match settings {
+            Some(s) => {
+                let span = s.span();
+                (s.into_inner(), Some(span))
+            }
+            None => (gemmini_model::GemminiSettings::default(), None),
+        };
+        let found = settings.validate_in(dir);
+        let ok = found.is_empty();
+        problems.extend(found.into_iter().map(|p| Problem { span: p.span.or(span.clone()), ..p }));
+        ok.then(|| EvaluatorConfig::GemminiModel { settings, base_dir: dir.to_path_buf() })
+    }
+
+    /// Validate `[evaluator.command]`, which is required for the command evaluator.
+    pub fn command(
+        settings: Option<toml::Spanned<command::CommandSettings>>,
+        dir: &Path,
+        params: &[String],
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
+        let Some(s) = settings else {
+            problems.push(Problem::new(
+                "evaluator.command",
+                None,
+                "is required when [evaluator] name = \"command\": give at least argv = [\"./flow.sh\", \"{clock_ps}\"].",
+            ));
+            return None;
+        };
+        let span = s.span();
+        let settings = s.into_inner();
+        let found = settings.validate(params);
+        let ok = found.is_empty();
+        problems.extend(found.into_iter().map(|p| Problem { span: p.span.or(Some(span.clone())), ..p }));
+        ok.then(|| EvaluatorConfig::Command { settings, base_dir: dir.to_path_buf() })
+    }
 }

@@ -1,4 +1,14 @@
-//! The design space.
+//! The design space: parameters of the hardware generator and the EDA flow, the constraints
+//! between them, the objectives, and how designs are drawn from it.
+
+mod design_space;
 pub mod expr;
+mod objective;
+mod param;
+pub mod sampling;
 mod value;
+
+pub use objective::{Direction, Objective};
+pub use param::{Kind, Layer, Param};
+pub use design_space::{Constraint, DesignError, Space};
 pub use value::{Design, DesignHash, Metrics, Value};

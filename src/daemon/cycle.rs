@@ -1,0 +1,200 @@
+//! The work loop: ingest new results, refit when enough arrived, top up the queue.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use std::sync::Mutex;
+
+use super::Shared;
+use crate::events::Events;
+use crate::proposer::Proposer;
+use crate::config::{Config, Target};
+use crate::db::Db;
+use crate::events::Event;
+use crate::ingest::ingest_pass;
+use crate::proposer::History;
+use crate::store::{NewModel, NewProposal, ProposalState, Store, StoreError, TargetId};
+
+/// Bring the store in line with the config at start or after a reload: the views, the
+/// targets, the space fingerprint. At start (`recover`), proposals a previous run left
+/// DISPATCHED or RUNNING on the local runner go back to the queue. Returns how many.
+pub async fn prepare(db: &Db, config: &Arc<Config>) -> Result<usize, StoreError> {
+    sync(db, config, true).await
+}
+
+/// [`prepare`] after a reload: running proposals are left alone.
+pub async fn prepare_reload(db: &Db, config: &Arc<Config>) -> Result<usize, StoreError> {
+    sync(db, config, false).await
+}
+
+async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, StoreError> {
+    let config = config.clone();
+    db.call(move |s| {
+        s.sync_views(&config.objectives, &config.space.names())?;
+        let fingerprint = config.space.fingerprint();
+        if let Some(old) = s.space_fingerprint()?
+            && old != fingerprint
+        {
+            let n = s.cancel_queued_except(crate::store::ModelVersion(-1), "the design space changed; proposals for the old space were cancelled")?;
+            tracing::warn!(cancelled = n, "the design space changed since the store was last used");
+        }
+        s.set_space_fingerprint(&fingerprint)?;
+        sync_targets(s, &config)?;
+        if !recover {
+            return Ok(0);
+        }
+        let live = s.live_unfinished()?;
+        let ids: Vec<_> = live.iter().map(|l| l.proposal).collect();
+        s.requeue(&ids, "interrupted: the daemon stopped while it ran; queued again")?;
+        Ok(ids.len())
+    })
+    .await
+}
+
+/// Record the config's targets in the store and return the active ones with their ids.
+pub fn sync_targets(s: &mut Store, config: &Config) -> Result<Vec<(TargetId, Target)>, StoreError> {
+    let specs: Vec<(String, serde_json::Value)> = config.targets.iter().map(|t| (t.name.clone(), t.spec_json())).collect();
+    let ids = s.sync_targets(&specs)?;
+    Ok(config
+        .targets
+        .iter()
+        .filter_map(|t| ids.iter().find(|(n, _)| *n == t.name).map(|(_, id)| (*id, t.clone())))
+        .collect())
+}
+
+/// Loop until shutdown: one cycle now, then one per poll interval or whenever woken.
+pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
+    let mut exhausted_logged = false;
+    loop {
+        let config = shared.config();
+        one_cycle(&shared.db, &shared.proposer, &config, &shared.events, &mut exhausted_logged).await?;
+        tokio::select! {
+            _ = tokio::time::sleep(config.schedule.poll) => {}
+            _ = shared.wake.notified() => {}
+            _ = shared.token.cancelled() => return Ok(()),
+        }
+    }
+}
+
+/// Run one cycle outside the daemon (`batch run` with an empty queue): ingest, refit if due,
+/// and fill the queue, with a proposer made from the config.
+pub async fn top_up(db: &Db, config: &Arc<Config>) -> Result<(), StoreError> {
+    let proposer = Arc::new(Mutex::new(crate::proposer::from_config(config)));
+    one_cycle(db, &proposer, config, &Events::new(), &mut false).await
+}
+
+/// Ingest new results, refit when `retrain_every` new results arrived, and top the queue up
+/// to `queue_depth` (plus one proposal for each target with nothing queued).
+async fn one_cycle(
+    db: &Db,
+    proposer: &Arc<Mutex<Box<dyn Proposer>>>,
+    config: &Arc<Config>,
+    events: &Events,
+    exhausted_logged: &mut bool,
+) -> Result<(), StoreError> {
+    // Ingest.
+    let cfg = config.clone();
+    let summary = db
+        .call(move |s| {
+            let targets = sync_targets(s, &cfg)?;
+            ingest_pass(s, &cfg, &targets)
+        })
+        .await?;
+    for (id, reason) in &summary.rejected {
+        tracing::warn!(inbox_id = id, %reason, "result row rejected");
+    }
+    if summary.accepted > 0 || !summary.rejected.is_empty() {
+        tracing::info!(accepted = summary.accepted, rejected = summary.rejected.len(), "ingested results");
+        events.send(Event::Ingested { accepted: summary.accepted, rejected: summary.rejected.len() });
+    }
+    if let Some((size, hypervolume)) = summary.front {
+        tracing::info!(front = size, hypervolume = hypervolume.unwrap_or(0.0), "front updated");
+        events.send(Event::Front { size, hypervolume });
+    }
+
+    // Gather what the proposer may look at, then refit if due and propose.
+    let cfg = config.clone();
+    let (history, latest, queued) = db.call(move |s| history(s, &cfg)).await?;
+    let n_results = history.ok.len() + history.failed.len();
+    let due = latest.as_ref().is_none_or(|(_, at)| n_results >= at + config.model.retrain_every);
+    let mut version = latest.map(|(v, _)| v);
+    if due {
+        let proposer = proposer.clone();
+        let h = history.clone();
+        let (fit, seconds, kind) = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut p = proposer.lock().unwrap_or_else(|e| e.into_inner());
+            let fit = p.fit(&h);
+            (fit, started.elapsed().as_secs_f64(), p.kind())
+        })
+        .await
+        .expect("fitting does not panic");
+        let model = NewModel {
+            parent: version,
+            kind: kind.to_string(),
+            space_hash: config.space.fingerprint(),
+            n_results: n_results as u64,
+            loss: fit.loss,
+            train_seconds: Some(seconds),
+            weights: fit.weights,
+        };
+        let v = db.call(move |s| s.insert_model(&model)).await?;
+        tracing::info!(version = v.0, n_results, kind, "proposer refit");
+        events.send(Event::Refit { version: v.0, n_results });
+        version = Some(v);
+    }
+    let want = config.schedule.queue_depth.saturating_sub(queued as usize);
+    if want == 0 && history.starved_targets.is_empty() {
+        return Ok(());
+    }
+    let proposer = proposer.clone();
+    let proposals = tokio::task::spawn_blocking(move || {
+        proposer.lock().unwrap_or_else(|e| e.into_inner()).propose(&history, want)
+    })
+    .await
+    .expect("proposing does not panic");
+    if proposals.exhausted && !*exhausted_logged {
+        tracing::warn!("the design space is exhausted: every feasible design is in the store");
+        *exhausted_logged = true;
+    }
+    let count = proposals.proposals.len();
+    if count > 0 {
+        let rows: Vec<NewProposal> = proposals
+            .proposals
+            .into_iter()
+            .map(|p| NewProposal { design: p.design, origin: p.origin.to_string(), model_version: version, target: p.target })
+            .collect();
+        let enqueued = db.call(move |s| s.enqueue(&rows)).await?;
+        tracing::info!(queued = enqueued.ids.len(), "proposals queued");
+    }
+    events.send(Event::Proposed { count, exhausted: proposals.exhausted });
+    Ok(())
+}
+
+type Latest = Option<(crate::store::ModelVersion, usize)>;
+
+/// The proposer's view of the store, the latest model (version and results it saw), and
+/// the number of queued proposals.
+fn history(s: &mut Store, config: &Config) -> Result<(History, Latest, u64), StoreError> {
+    let targets = sync_targets(s, config)?;
+    let queue = s.queue(usize::MAX)?;
+    let starved = targets
+        .iter()
+        .filter(|(_, t)| !queue.iter().any(|q| q.state == ProposalState::Queued && q.target.as_deref() == Some(t.name.as_str())))
+        .map(|(id, _)| *id)
+        .collect();
+    let ok = s
+        .ok_results(&config.objectives)?
+        .into_iter()
+        .map(|r| (r.design, r.values, r.feasible))
+        .collect();
+    let history = History {
+        seen: s.design_hashes()?,
+        ok,
+        failed: s.failed_designs()?.into_iter().map(|(_, d, _)| d).collect(),
+        targets,
+        starved_targets: starved,
+    };
+    let latest = s.latest_model()?.map(|m| (m.version, m.model.n_results as usize));
+    Ok((history, latest, s.queued_count()?))
+}

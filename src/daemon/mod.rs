@@ -1,0 +1,143 @@
+//! The daemon: supervised tasks for ingest, retrain, propose, schedule and reload, with one
+//! shutdown path.
+//!
+//! [`run`] takes its shutdown as a future, so tests start a real daemon in-process and stop
+//! it without signals; `main` passes SIGINT/SIGTERM. Blocking work (SQLite, fitting) runs on
+//! blocking threads through [`Db`] and `spawn_blocking`, never on the async workers.
+
+mod clock;
+mod cycle;
+mod reload;
+mod schedule;
+mod signals;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use clock::Clock;
+pub use cycle::{prepare_reload as prepare_store, sync_targets, top_up};
+pub use signals::shutdown_signal;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::evaluators::{Cancel, EvalError, Evaluator};
+use crate::events::{Event, Events};
+use crate::proposer::Proposer;
+use crate::store::{Store, StoreError};
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the {evaluator} evaluator cannot start: {source}")]
+    Evaluator { evaluator: String, source: EvalError },
+}
+
+/// Knobs for embedding the daemon (tests, the demo).
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Where the time comes from (the system clock unless a test injects one).
+    pub clock: Clock,
+    /// Progress and state changes are sent here.
+    pub events: Events,
+}
+
+/// What every task shares.
+pub(crate) struct Shared {
+    pub db: Db,
+    pub config: watch::Sender<Arc<Config>>,
+    pub evaluator: Mutex<Arc<dyn Evaluator>>,
+    pub proposer: Arc<Mutex<Box<dyn Proposer>>>,
+    pub events: Events,
+    pub clock: Clock,
+    pub token: CancellationToken,
+    /// Set on shutdown: running evaluations stop and their proposals are queued again.
+    pub cancel: Cancel,
+    /// Poked after new results (retrain and propose look), after a reload and after a batch.
+    pub wake: Notify,
+}
+
+impl Shared {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
+    pub fn evaluator(&self) -> Arc<dyn Evaluator> {
+        self.evaluator.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Open the store, bring it in line with the config, and serve until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    run_with(config, shutdown, Options::default()).await
+}
+
+/// [`run`] with an injected clock and an event channel.
+pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, options: Options) -> Result<(), DaemonError> {
+    let evaluator = config
+        .evaluator
+        .build()
+        .map_err(|source| DaemonError::Evaluator { evaluator: config.evaluator.name().into(), source })?;
+    let path = config.store_path.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await.expect("open does not panic")?;
+    let db = Db::new(store);
+    let config = Arc::new(config);
+    let recovered = cycle::prepare(&db, &config).await?;
+    if recovered > 0 {
+        tracing::warn!(proposals = recovered, "requeued proposals left DISPATCHED or RUNNING by a previous run");
+    }
+    let shared = Arc::new(Shared {
+        db,
+        proposer: Arc::new(Mutex::new(crate::proposer::from_config(&config))),
+        config: watch::channel(config.clone()).0,
+        evaluator: Mutex::new(evaluator),
+        events: options.events,
+        clock: options.clock,
+        token: CancellationToken::new(),
+        cancel: Cancel::new(),
+        wake: Notify::new(),
+    });
+    tracing::info!(
+        store = %config.store_path.display(),
+        evaluator = config.evaluator.name(),
+        schedule = %config.schedule.cron.text,
+        "daemon ready"
+    );
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    shared.events.send(Event::Ready);
+
+    let tracker = TaskTracker::new();
+    tracker.spawn(supervise("cycle", shared.clone(), cycle::run(shared.clone())));
+    tracker.spawn(supervise("schedule", shared.clone(), schedule::run(shared.clone())));
+    tracker.spawn(supervise("reload", shared.clone(), reload::run(shared.clone())));
+    tracker.close();
+
+    tokio::select! {
+        _ = shutdown => tracing::info!("stopping: finishing the current step, requeueing running evaluations"),
+        _ = shared.token.cancelled() => tracing::error!("stopping after a task failed"),
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    shared.cancel.cancel();
+    shared.token.cancel();
+    tracker.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Run a task until the shutdown token fires. A task that fails takes the daemon down with
+/// it (systemd restarts it, `Restart=on-failure`): its error is logged first.
+async fn supervise(name: &'static str, shared: Arc<Shared>, task: impl Future<Output = Result<(), StoreError>>) {
+    tokio::select! {
+        result = task => {
+            if let Err(e) = result {
+                tracing::error!(task = name, error = %e, "task failed");
+                shared.token.cancel();
+            }
+        }
+        _ = shared.token.cancelled() => {}
+    }
+}

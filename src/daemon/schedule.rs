@@ -1,0 +1,98 @@
+//! The batch schedule: wait for the next cron time, claim a batch, run it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Clock, Shared};
+use crate::config::Cron;
+use crate::runners::claim_and_run;
+use crate::store::StoreError;
+
+/// The longest single sleep: the next fire time is recomputed at least this often, so a
+/// wall-clock jump (NTP, a VM resumed) never delays a batch by more than this.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Sleep until `next`, in steps of at most [`MAX_SLEEP`], reading `clock` after each.
+async fn sleep_until(clock: &Clock, next: DateTime<Utc>) {
+    loop {
+        let left = (next - clock.now()).to_std().unwrap_or(Duration::ZERO);
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(MAX_SLEEP)).await;
+    }
+}
+
+/// The next fire time after `now`; `None` when the schedule never fires again.
+pub fn next_fire(cron: &Cron, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.next_after(now)
+}
+
+pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
+    let mut config_rx = shared.config.subscribe();
+    loop {
+        let config = shared.config();
+        let Some(next) = next_fire(&config.schedule.cron, shared.clock.now()) else {
+            tracing::warn!(cron = %config.schedule.cron.text, "the schedule never fires again; waiting for a reload");
+            tokio::select! {
+                _ = config_rx.changed() => continue,
+                _ = shared.token.cancelled() => return Ok(()),
+            }
+        };
+        tracing::debug!(next = %next, "next batch");
+        tokio::select! {
+            _ = sleep_until(&shared.clock, next) => {}
+            _ = config_rx.changed() => continue,
+            _ = shared.token.cancelled() => return Ok(()),
+        }
+        let evaluator = shared.evaluator();
+        match claim_and_run(&shared.db, &config, evaluator, "cron", &shared.cancel, &shared.events).await? {
+            None => tracing::info!("batch time, but nothing is queued"),
+            Some((batch, r)) => tracing::info!(
+                batch = batch.0,
+                done = r.done,
+                failed = r.failed,
+                requeued = r.requeued,
+                "batch finished"
+            ),
+        }
+        shared.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Zone;
+    use chrono::TimeZone;
+
+    /// The schedule loop's waiting, under tokio's paused clock: three fires of a
+    /// `*/10 * * * * *` schedule take 30 s of virtual time and no real time.
+    #[tokio::test(start_paused = true)]
+    async fn sleeps_until_each_fire_time_on_a_paused_clock() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 1).unwrap();
+        let clock = Clock::starting_at(start);
+        let cron = Cron::parse("*/10 * * * * *", Zone::Utc).unwrap();
+        let mut fired = Vec::new();
+        for _ in 0..3 {
+            let next = next_fire(&cron, clock.now()).unwrap();
+            sleep_until(&clock, next).await;
+            fired.push(clock.now());
+        }
+        let secs: Vec<i64> = fired.iter().map(|t| (*t - start).num_seconds()).collect();
+        assert_eq!(secs, vec![9, 19, 29]);
+    }
+
+    /// A daily schedule sleeps in bounded steps and still wakes on time.
+    #[tokio::test(start_paused = true)]
+    async fn long_waits_are_split_but_wake_on_time() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let clock = Clock::starting_at(start);
+        let cron = Cron::parse("0 22 * * *", Zone::Utc).unwrap();
+        let next = next_fire(&cron, clock.now()).unwrap();
+        sleep_until(&clock, next).await;
+        assert_eq!(clock.now(), Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 0).unwrap());
+    }
+}

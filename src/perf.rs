@@ -1,1 +1,0 @@
-//! Gemmini cycle and traffic model (placeholder: being written).

@@ -1,1 +1,0 @@
-//! The constraint expression language (placeholder: being written).

@@ -1,0 +1,43 @@
+//! Reads for the command line: any query over the views, and result counts.
+
+use rusqlite::ToSql;
+use rusqlite::types::Value as Sql;
+
+use super::{Store, StoreError};
+
+/// How many results the store holds, by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResultCounts {
+    pub ok: u64,
+    pub failed: u64,
+    /// Inbox rows rejected by validation.
+    pub rejected: u64,
+}
+
+impl Store {
+    /// Run a read-only query (the CLI reads the same views a user queries with `sqlite3`) and
+    /// return its column names and rows.
+    pub fn select(&self, sql: &str, params: &[&dyn ToSql]) -> Result<(Vec<String>, Vec<Vec<Sql>>), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+            let n = columns.len();
+            let rows = stmt
+                .query_map(params, |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect::<rusqlite::Result<Vec<_>>>())?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((columns, rows))
+        })
+    }
+
+    pub fn result_counts(&self) -> Result<ResultCounts, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM results WHERE status = 'OK'),
+                        (SELECT count(*) FROM results WHERE status = 'FAILED'),
+                        (SELECT count(*) FROM inbox WHERE state = 'REJECTED')",
+                [],
+                |r| Ok(ResultCounts { ok: r.get(0)?, failed: r.get(1)?, rejected: r.get(2)? }),
+            )
+        })
+    }
+}
