@@ -124,6 +124,19 @@ pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, option
     shared.cancel.cancel();
     shared.token.cancel();
     tracker.wait().await;
+    // Results that arrived while stopping (the last evaluations of a batch) are validated
+    // now rather than at the next start.
+    let config = shared.config();
+    let final_pass = shared
+        .db
+        .call(move |s| {
+            let targets = sync_targets(s, &config)?;
+            crate::ingest::ingest_pass(s, &config, &targets)
+        })
+        .await;
+    if let Err(e) = final_pass {
+        tracing::error!(error = %e, "the last ingest pass failed; the rows stay in the inbox for the next start");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -87,6 +87,126 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+    use crate::store::testing::temp_store;
+
+    fn checksum(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn migrates_an_empty_store_and_reopens_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/folders/store.db");
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(version(&store.conn).unwrap(), SCHEMA_VERSION);
+        store.meta_set("k", "v").unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(version(&store.conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("v"));
+        let tables: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 10);
+    }
+
+    #[test]
+    fn connections_use_wal_foreign_keys_and_normal_sync() {
+        let (_dir, store) = temp_store();
+        let c = &store.conn;
+        let mode: String = c.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let fk: i64 = c.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let sync: i64 = c.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        assert_eq!((mode.as_str(), fk, sync), ("wal", 1, 1));
+    }
+
+    #[test]
+    fn a_newer_store_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+        drop(conn);
+        let before = checksum(&path);
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::TooNew { found: 99, known: SCHEMA_VERSION, .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("store.db") && text.contains("upgrade diffuse-dse"), "{text}");
+        assert_eq!(checksum(&path), before);
+        let mode: String = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete", "the journal mode was not switched");
+        assert!(matches!(Store::open_read_only(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn read_only_open_wants_a_current_store_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        assert!(matches!(Store::open_read_only(&path), Err(StoreError::NotFound { .. })));
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        let err = Store::open_read_only(&path).err().unwrap();
+        assert!(matches!(err, StoreError::NotMigrated { found: 0, .. }), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        Store::open(&path).unwrap();
+        let mut store = Store::open_read_only(&path).unwrap();
+        assert_eq!(store.meta_get("space_hash").unwrap(), None);
+        let err = store.meta_set("k", "v").unwrap_err();
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.db");
+        std::fs::write(&path, "these are my notes, not a database, but long enough to look like a header ......").unwrap();
+        let before = checksum(&path);
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+        assert!(err.to_string().contains("notes.db"), "{err}");
+        assert_eq!(checksum(&path), before);
+    }
+
+    #[test]
+    fn a_folder_in_the_way_or_an_unwritable_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        let err = Store::open(blocker.join("store.db")).err().unwrap();
+        assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::CannotOpen { .. }), "{err:?}");
+        assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+
+        let path = dir.path().join("store.db");
+        Store::open(&path).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&path, perms).unwrap();
+        if std::fs::OpenOptions::new().write(true).open(&path).is_ok() {
+            eprintln!("skipped the write-protected file check: this user (root?) writes anyway");
+            return;
+        }
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_locked_store_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);").unwrap();
+        let err = Store::open_with(&path, Duration::from_millis(50)).err().unwrap();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+        assert!(err.to_string().contains("store.db"), "{err}");
+        holder.execute_batch("ROLLBACK").unwrap();
+        Store::open_with(&path, Duration::from_millis(50)).unwrap();
+    }
 
     /// The list and the folder agree: every `schema/NNNN_name.sql` is listed, in order.
     #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::types::design_column;
 use super::{
@@ -252,7 +252,25 @@ impl Store {
 
     /// The newest `limit` batches, newest first.
     pub fn batches(&self, limit: usize) -> Result<Vec<BatchRow>, StoreError> {
-        self.read(|c| batches(c, limit))
+        self.read(|c| {
+        let mut stmt = c.prepare(
+            "SELECT id, runner, state, size, job_id, trigger, started_at, finished_at
+             FROM batches ORDER BY id DESC LIMIT ?1",
+        )?;
+        stmt.query_map([limit as i64], |r| {
+            Ok(BatchRow {
+                id: r.get(0)?,
+                runner: r.get(1)?,
+                state: r.get(2)?,
+                size: r.get(3)?,
+                job_id: r.get(4)?,
+                trigger: r.get(5)?,
+                started_at: r.get(6)?,
+                finished_at: r.get(7)?,
+            })
+        })?
+        .collect()
+        })
     }
 }
 
@@ -263,10 +281,7 @@ fn claim(
     runner: &str,
     trigger: &str,
 ) -> rusqlite::Result<Option<(BatchId, Vec<Claimed>)>> {
-    let any = tx
-        .query_row("SELECT 1 FROM proposals WHERE state = 'QUEUED' LIMIT 1", [], |_| Ok(()))
-        .optional()?;
-    if n == 0 || any.is_none() {
+    if n == 0 {
         return Ok(None);
     }
     let batch: BatchId = tx.query_row(
@@ -285,6 +300,10 @@ fn claim(
         .prepare(&sql)?
         .query_map(params![batch, n as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        // Nothing queued: the caller drops the transaction, and the batch row with it.
+        return Ok(None);
+    }
     rows.sort_by_key(|row| row.0);
     let mut design = tx.prepare_cached("SELECT params FROM designs WHERE id = ?1")?;
     let mut claimed = Vec::with_capacity(rows.len());
@@ -312,22 +331,157 @@ fn set_job_id(
     Ok(n)
 }
 
-fn batches(c: &Connection, limit: usize) -> rusqlite::Result<Vec<BatchRow>> {
-    let mut stmt = c.prepare(
-        "SELECT id, runner, state, size, job_id, trigger, started_at, finished_at
-         FROM batches ORDER BY id DESC LIMIT ?1",
-    )?;
-    stmt.query_map([limit as i64], |r| {
-        Ok(BatchRow {
-            id: r.get(0)?,
-            runner: r.get(1)?,
-            state: r.get(2)?,
-            size: r.get(3)?,
-            job_id: r.get(4)?,
-            trigger: r.get(5)?,
-            started_at: r.get(6)?,
-            finished_at: r.get(7)?,
-        })
-    })?
-    .collect()
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::store::testing::{design, temp_store};
+
+    fn proposals(range: std::ops::Range<i64>, model: Option<i64>) -> Vec<NewProposal> {
+        range
+            .map(|i| NewProposal {
+                design: design(i),
+                origin: "test".into(),
+                model_version: model.map(ModelVersion),
+                target: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn enqueue_skips_live_designs() {
+        let (_dir, mut store) = temp_store();
+        let first = store.enqueue(&proposals(0..3, None)).unwrap();
+        assert_eq!((first.ids.len(), first.skipped), (3, 0));
+        let again = store.enqueue(&proposals(2..5, None)).unwrap();
+        assert_eq!((again.ids.len(), again.skipped), (2, 1));
+        assert_eq!(store.queued_count().unwrap(), 5);
+        assert_eq!(store.design_hashes().unwrap().len(), 5);
+        let counts = store.state_counts().unwrap();
+        assert_eq!(counts[&ProposalState::Queued], 5);
+        assert_eq!(counts.len(), ProposalState::ALL.len());
+    }
+
+    #[test]
+    fn claim_takes_the_oldest_and_counts_attempts() {
+        let (_dir, mut store) = temp_store();
+        assert_eq!(store.claim_batch(4, "local", "manual").unwrap(), None);
+        let ids = store.enqueue(&proposals(0..5, None)).unwrap().ids;
+        let (batch, claimed) = store.claim_batch(3, "local", "cron").unwrap().unwrap();
+        assert_eq!(claimed.iter().map(|c| c.proposal).collect::<Vec<_>>(), ids[..3]);
+        assert_eq!(claimed[1].design, design(1));
+        assert!(claimed.iter().all(|c| c.attempts == 1));
+        let row = &store.batches(10).unwrap()[0];
+        assert_eq!((row.id, row.size, row.state, row.trigger.as_str()), (batch, 3, BatchState::Running, "cron"));
+
+        let moved = store.requeue(&ids[..1], "batch interrupted").unwrap();
+        assert_eq!(moved.moved, ids[..1]);
+        let (_, again) = store.claim_batch(10, "local", "cron").unwrap().unwrap();
+        assert_eq!(again.iter().map(|c| c.proposal).collect::<Vec<_>>(), vec![ids[0], ids[3], ids[4]]);
+        assert_eq!(again[0].attempts, 2, "a requeue does not refund the attempt");
+        assert!(store.finish_batch(batch, BatchState::Interrupted).unwrap());
+        assert!(!store.finish_batch(batch, BatchState::Done).unwrap());
+    }
+
+    #[test]
+    fn the_job_id_is_stored_with_the_dispatch_and_a_failed_dispatch_claims_nothing() {
+        let (_dir, mut store) = temp_store();
+        store.enqueue(&proposals(0..4, None)).unwrap();
+        let err = store
+            .claim_batch_with(2, "slurm", "cron", |_, _| Err::<Option<String>, _>("sbatch: command not found"))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Dispatch { .. }), "{err}");
+        assert_eq!(store.queued_count().unwrap(), 4);
+        assert!(store.batches(10).unwrap().is_empty());
+
+        let (batch, claimed) = store
+            .claim_batch_with(2, "slurm", "cron", |batch, claimed| {
+                assert_eq!(claimed.len(), 2);
+                Ok::<_, StoreError>(Some(format!("job-{batch}")))
+            })
+            .unwrap()
+            .unwrap();
+        let live = store.live_unfinished().unwrap();
+        assert_eq!(live.len(), 2);
+        assert!(live.iter().all(|l| l.job_id.as_deref() == Some("job-1") && l.batch == Some(batch)));
+        assert_eq!(store.batches(1).unwrap()[0].job_id.as_deref(), Some("job-1"));
+        let n = store.set_job_id(batch, &[claimed[0].proposal], "1234_0").unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(store.live_unfinished().unwrap()[0].job_id.as_deref(), Some("1234_0"));
+    }
+
+    #[test]
+    fn illegal_moves_change_nothing_and_are_reported() {
+        let (_dir, mut store) = temp_store();
+        let ids = store.enqueue(&proposals(0..3, None)).unwrap().ids;
+        let refused = store.mark_running(&ids[..1]).unwrap();
+        assert_eq!(refused.refused, vec![(ids[0], Some(ProposalState::Queued))]);
+        assert!(refused.moved.is_empty());
+        store.claim_batch(2, "local", "manual").unwrap();
+        let moved = store.mark_running(&ids).unwrap();
+        assert_eq!(moved.moved, ids[..2]);
+        assert_eq!(moved.refused, vec![(ids[2], Some(ProposalState::Queued))]);
+        assert_eq!(store.fail(&ids[..1], "tool crashed").unwrap().moved, ids[..1]);
+        let again = store.requeue(&ids[..1], "retry").unwrap();
+        assert_eq!(again.refused, vec![(ids[0], Some(ProposalState::Failed))]);
+        assert_eq!(store.mark_lost(&[ProposalId(99)], "gone").unwrap().refused, vec![(ProposalId(99), None)]);
+        assert_eq!(store.mark_lost(&ids[1..2], "job vanished").unwrap().moved, ids[1..2]);
+        let counts = store.state_counts().unwrap();
+        assert_eq!(
+            (counts[&ProposalState::Failed], counts[&ProposalState::Lost], counts[&ProposalState::Queued]),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_newer_model_cancels_older_queued_proposals_but_not_a_persons() {
+        let (_dir, mut store) = temp_store();
+        for kind in ["sobol", "diffuse"] {
+            let model = crate::store::NewModel {
+                parent: None,
+                kind: kind.into(),
+                space_hash: "h".into(),
+                n_results: 0,
+                loss: None,
+                train_seconds: None,
+                weights: None,
+            };
+            store.insert_model(&model).unwrap();
+        }
+        store.enqueue(&proposals(0..3, Some(1))).unwrap();
+        store.enqueue(&proposals(3..5, Some(2))).unwrap();
+        store.enqueue(&proposals(5..6, None)).unwrap();
+        store.claim_batch(1, "local", "manual").unwrap();
+        assert_eq!(store.cancel_queued_except(ModelVersion(2), "replaced by model 2").unwrap(), 2);
+        let queue = store.queue(10).unwrap();
+        assert_eq!(queue.len(), 4);
+        assert_eq!(queue[0].state, ProposalState::Dispatched);
+        assert_eq!(queue.iter().filter(|q| q.model_version.is_none()).count(), 1);
+    }
+
+    /// Two connections claiming at once never get the same proposal.
+    #[test]
+    fn concurrent_claims_are_disjoint() {
+        let (dir, mut store) = temp_store();
+        store.enqueue(&proposals(0..200, None)).unwrap();
+        let path = dir.path().join("store.db");
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut store = Store::open(&path).unwrap();
+                    let mut mine = Vec::new();
+                    while let Some((_, claimed)) = store.claim_batch(3, &format!("w{w}"), "test").unwrap() {
+                        mine.extend(claimed.into_iter().map(|c| c.proposal));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let all: Vec<ProposalId> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        let distinct: HashSet<ProposalId> = all.iter().copied().collect();
+        assert_eq!((all.len(), distinct.len()), (200, 200));
+        assert_eq!(store.queued_count().unwrap(), 0);
+    }
 }

@@ -235,6 +235,14 @@ fn as_flag(value: &Value) -> Option<bool> {
     }
 }
 
+/// A value as a person wrote it: strings quoted, so that `'8'` and `8` read differently.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
 /// `design[name]` converted by `convert`, `default` when absent, an error naming the parameter,
 /// the value and `expected` when present but not convertible.
 fn read<T>(
@@ -248,7 +256,8 @@ fn read<T>(
         None => Ok(default),
         Some(value) => convert(value).ok_or_else(|| {
             EvalError::Failed(format!(
-                "gemmini-model: parameter {name} must be {expected}. Got {value:?}."
+                "gemmini-model: parameter {name} must be {expected}. Got {}.",
+                shown(value)
             ))
         }),
     }
@@ -295,12 +304,12 @@ mod tests {
     #[test]
     fn wrong_types_and_ranges_name_the_parameter_and_value() {
         for (name, value, needle) in [
-            ("mesh_rows", Value::Float(2.5), "mesh_rows"),
-            ("tile_cols", Value::Int(0), "Int(0)"),
-            ("dataflow", Value::Str("RS".into()), "\"RS\""),
+            ("mesh_rows", Value::Float(2.5), "mesh_rows must be an integer in 1..=65536. Got 2.5."),
+            ("tile_cols", Value::Int(0), "tile_cols must be an integer in 1..=65536. Got 0."),
+            ("dataflow", Value::Str("RS".into()), "Got 'RS'."),
             ("clock_ps", Value::Float(f64::NAN), "clock_ps"),
             ("flatten", Value::Int(1), "flatten"),
-            ("input_bits", Value::Str("8".into()), "input_bits"),
+            ("input_bits", Value::Str("8".into()), "Got '8'."),
         ] {
             let err = GemminiConfig::from_design(&design(&[(name, value)])).unwrap_err();
             assert!(

@@ -50,7 +50,9 @@
 //! # Semantics (Python's, on scalars)
 //!
 //! * Values are numbers (`f64`), strings and booleans ([`Operand`]). Booleans count as 0 and 1
-//!   in arithmetic and in comparisons with numbers (`True + 1 == 2`).
+//!   in arithmetic and in comparisons with numbers (`True + 1 == 2`). Integers are exact up
+//!   to 2^53; where Python's unbounded ints would outgrow `f64` (`10 ** 400`) the result is
+//!   `inf`.
 //! * `/` is true division; `//` and `%` floor toward −∞ (`-7 // 2 == -4`, `-7 % 2 == 1`,
 //!   `7 % -2 == -1`). Division, floor division or modulo by zero is an evaluation error, as
 //!   are `0 ** -1` and a negative number to a fractional power (Python raises or goes complex).

@@ -1,0 +1,81 @@
+//! Shared test fixtures: a config in a temp dir, and the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The demo config (the analytical Gemmini model on a small space), with overrides.
+pub const BASE: &str = include_str!("../../src/cli/demo.toml");
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A temp dir with `config.toml` = the demo config, its `[schedule]` replaced by `schedule`.
+    pub fn new(schedule: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = replace_section(BASE, "[schedule]", schedule);
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        Self { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("demo.db")
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // Write then rename, as editors do, so a reader never sees half a file.
+        let tmp = p.with_extension("tmp~");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(tmp, p).unwrap();
+    }
+
+    pub fn load(&self) -> diffuse_dse::config::Config {
+        diffuse_dse::config::Config::load(self.config_path()).unwrap()
+    }
+
+    pub fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.store_path()).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// Replace a `[section]` (up to the next `[` header at line start) with `text`.
+pub fn replace_section(base: &str, header: &str, text: &str) -> String {
+    let start = base.find(&format!("\n{header}\n")).expect("section present") + 1;
+    let rest = &base[start + header.len() + 1..];
+    let end = rest.find("\n[").map_or(base.len(), |i| start + header.len() + 1 + i + 1);
+    format!("{}{}\n{}", &base[..start], text.trim_end(), &base[end..])
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_diffuse-dse"));
+    c.env_remove("RUST_LOG").env_remove("DIFFUSE_DSE_CONFIG").env_remove("STATE_DIRECTORY");
+    c
+}
+
+pub fn run(args: &[&str], cwd: &Path) -> Output {
+    bin().args(args).current_dir(cwd).output().unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
