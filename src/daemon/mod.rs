@@ -141,16 +141,13 @@ pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, option
     Ok(())
 }
 
-/// Run a task until the shutdown token fires. A task that fails takes the daemon down with
-/// it (systemd restarts it, `Restart=on-failure`): its error is logged first.
+/// Run a task to its end. Every task watches the shutdown token itself and winds down at a
+/// safe point (a batch requeues its running evaluations first), so it is never dropped midway.
+/// A task that fails takes the daemon down with it (systemd restarts it,
+/// `Restart=on-failure`): its error is logged first.
 async fn supervise(name: &'static str, shared: Arc<Shared>, task: impl Future<Output = Result<(), StoreError>>) {
-    tokio::select! {
-        result = task => {
-            if let Err(e) = result {
-                tracing::error!(task = name, error = %e, "task failed");
-                shared.token.cancel();
-            }
-        }
-        _ = shared.token.cancelled() => {}
+    if let Err(e) = task.await {
+        tracing::error!(task = name, error = %e, "task failed");
+        shared.token.cancel();
     }
 }

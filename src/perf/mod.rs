@@ -2,7 +2,7 @@
 //! analytical model and the ASAP7 flow (reference: perf/performance.py:87-121 at 9201a62).
 //!
 //! Per layer, with the tabulated terms of [`layer_costs`], the exposed fill/drain
-//! `f = matmul_cycles(DIM block) − DIM` of [`array`] and `x = 1/bw` cycles per byte:
+//! `f = matmul_cycles(DIM block) − DIM` of [`array`](mod@array) and `x = 1/bw` cycles per byte:
 //!
 //! ```text
 //! bw   = min(dma_bus_bits/8, dram_gbps·period_ps/1000)     bytes per cycle

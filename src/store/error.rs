@@ -12,12 +12,18 @@ use super::types::BatchId;
 pub enum StoreError {
     /// The folder for a new store could not be created.
     #[error("cannot create the folder for store {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// SQLite could not open or create the file (missing folder permissions, a folder in its
     /// place, …).
     #[error("cannot open store {}: {source}. Check that the path is a file in a folder you can write", path.display())]
-    CannotOpen { path: PathBuf, source: rusqlite::Error },
+    CannotOpen {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     /// `open_read_only` was given a path with no file.
     #[error("no store at {}: the daemon creates it on its first start", path.display())]
@@ -38,19 +44,35 @@ pub enum StoreError {
 
     /// The store was migrated by a newer diffuse-dse; nothing was written to it.
     #[error("store {} has schema version {found}, newer than this diffuse-dse knows ({known}); upgrade diffuse-dse or use another store file (nothing was written)", path.display())]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 
     /// A read-only open found a store that this build would have to migrate first.
     #[error("store {} has schema version {found}, but this diffuse-dse reads version {known}; start the daemon (or any writing command) once to migrate it", path.display())]
-    NotMigrated { path: PathBuf, found: i64, known: i64 },
+    NotMigrated {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 
     /// A parameter or objective name would appear twice in one view.
     #[error("store {}: view {view} would have two columns named {column:?}; rename the parameter or objective", path.display())]
-    DuplicateColumn { path: PathBuf, view: &'static str, column: String },
+    DuplicateColumn {
+        path: PathBuf,
+        view: &'static str,
+        column: String,
+    },
 
     /// The runner's dispatch inside `claim_batch_with` failed; the claim was rolled back.
     #[error("store {}: dispatch of batch {batch} failed, the proposals stay queued: {source}", path.display())]
-    Dispatch { path: PathBuf, batch: BatchId, source: Box<dyn std::error::Error + Send + Sync> },
+    Dispatch {
+        path: PathBuf,
+        batch: BatchId,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// A stored value this build can't read back (a store edited by hand into nonsense).
     #[error("store {} holds something this diffuse-dse can't read: {what}", path.display())]
@@ -58,7 +80,10 @@ pub enum StoreError {
 
     /// Any other SQLite error.
     #[error("store {}: {source}", path.display())]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 impl StoreError {
@@ -67,7 +92,9 @@ impl StoreError {
     pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> Self {
         let path = path.to_path_buf();
         match source.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Locked { path }
+            }
             Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path },
             Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
             Some(ErrorCode::CannotOpen) => StoreError::CannotOpen { path, source },

@@ -5,13 +5,12 @@
 //! moves each into `results` (`ACCEPTED`) or leaves it with `REJECTED` and the reason. Rows are
 //! never deleted.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use crate::space::{Design, Metrics};
 
-use super::proposals::transition;
-use super::{DesignId, InboxId, ProposalId, ProposalState, ResultId, Store, StoreError, upsert_design};
+use super::validate::{Outcome, new_rows, validate};
+use super::{DesignId, InboxId, ProposalId, Store, StoreError};
 
 /// How many inbox rows one transaction validates: a crash rolls back at most this many, and
 /// other writers wait at most one chunk.
@@ -73,37 +72,6 @@ pub struct IngestReport {
     pub rejected: Vec<(InboxId, String)>,
     /// New OK results: the front and the model have something new.
     pub new_ok_results: usize,
-}
-
-/// Why one row can't be accepted, or a SQL error that stops the chunk.
-enum Reject {
-    Because(String),
-    Sql(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for Reject {
-    fn from(e: rusqlite::Error) -> Self {
-        Reject::Sql(e)
-    }
-}
-
-fn because<T>(reason: impl Into<String>) -> Result<T, Reject> {
-    Err(Reject::Because(reason.into()))
-}
-
-/// An inbox row as stored. Columns are read untyped: users write them with plain SQL, and a
-/// text where a number belongs must reject the row, not stop the ingest.
-struct Raw {
-    id: InboxId,
-    proposal_id: SqlValue,
-    design_id: SqlValue,
-    params: SqlValue,
-    metrics: SqlValue,
-    status: SqlValue,
-    error: Option<String>,
-    evaluator: Option<String>,
-    runtime_s: SqlValue,
-    source: String,
 }
 
 impl Store {
@@ -168,27 +136,7 @@ fn process_chunk(
     n: usize,
     report: &mut IngestReport,
 ) -> rusqlite::Result<usize> {
-    let rows: Vec<Raw> = tx
-        .prepare_cached(
-            "SELECT id, proposal_id, design_id, params, metrics, status, error, evaluator,
-                    runtime_s, source
-             FROM inbox WHERE state = 'NEW' ORDER BY id LIMIT ?1",
-        )?
-        .query_map([n as i64], |r| {
-            Ok(Raw {
-                id: r.get(0)?,
-                proposal_id: r.get(1)?,
-                design_id: r.get(2)?,
-                params: r.get(3)?,
-                metrics: r.get(4)?,
-                status: r.get(5)?,
-                error: r.get(6)?,
-                evaluator: r.get(7)?,
-                runtime_s: r.get(8)?,
-                source: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = new_rows(tx, n)?;
     let mut accept = tx.prepare_cached(
         "UPDATE inbox SET state = 'ACCEPTED', result_id = ?2, reason = NULL,
              processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
@@ -198,181 +146,314 @@ fn process_chunk(
              processed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
     )?;
     for raw in &rows {
-        match ingest(tx, rules, raw) {
-            Ok((result, ok)) => {
+        match validate(tx, rules, raw)? {
+            Outcome::Accepted { result, ok } => {
                 accept.execute(params![raw.id, result])?;
                 report.accepted += 1;
                 report.new_ok_results += usize::from(ok);
             }
-            Err(Reject::Because(reason)) => {
+            Outcome::Rejected(reason) => {
                 reject.execute(params![raw.id, reason])?;
                 report.rejected.push((raw.id, reason));
             }
-            Err(Reject::Sql(e)) => return Err(e),
         }
     }
     Ok(rows.len())
 }
 
-/// Validates one row and inserts its result; returns the result and whether it is OK.
-fn ingest(tx: &Transaction<'_>, rules: &dyn ResultRules, raw: &Raw) -> Result<(ResultId, bool), Reject> {
-    let status = match &raw.status {
-        SqlValue::Text(s) if s.eq_ignore_ascii_case("ok") => InboxStatus::Ok,
-        SqlValue::Text(s) if s.eq_ignore_ascii_case("failed") => InboxStatus::Failed,
-        other => return because(format!("status must be 'ok' or 'failed', got {}", show(other))),
-    };
-    let runtime_s = match raw.runtime_s {
-        SqlValue::Null => None,
-        SqlValue::Integer(i) => Some(i as f64),
-        SqlValue::Real(x) if x.is_finite() => Some(x),
-        ref other => return because(format!("runtime_s must be a number of seconds, got {}", show(other))),
-    };
-    let (design, proposal) = resolve(tx, rules, raw)?;
-    if let Some((proposal, _)) = proposal {
-        let earlier: Option<ResultId> = tx
-            .prepare_cached("SELECT id FROM results WHERE proposal_id = ?1")?
-            .query_row([proposal], |r| r.get(0))
-            .optional()?;
-        if let Some(earlier) = earlier {
-            return because(format!("duplicate of result {earlier}"));
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::testing::{Rules, design, ok_row, temp_store};
+    use crate::store::{NewProposal, ProposalState, Store};
+
+    /// A store with `n` proposals for designs `0..n`, all dispatched.
+    fn dispatched(n: i64) -> (tempfile::TempDir, Store, Vec<ProposalId>) {
+        let (dir, mut store) = temp_store();
+        let new: Vec<NewProposal> = (0..n)
+            .map(|i| NewProposal {
+                design: design(i),
+                origin: "test".into(),
+                model_version: None,
+                target: None,
+            })
+            .collect();
+        let ids = store.enqueue(&new).unwrap().ids;
+        store.claim_batch(n as usize, "local", "test").unwrap();
+        (dir, store, ids)
+    }
+
+    fn state(store: &Store, id: ProposalId) -> ProposalState {
+        store
+            .conn
+            .query_row("SELECT state FROM proposals WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    fn with_metrics(proposal: ProposalId, metrics: serde_json::Value) -> InboxRow {
+        InboxRow {
+            metrics: Some(metrics),
+            ..ok_row(proposal, 0.0, 0.0)
         }
     }
-    let metrics = match status {
-        InboxStatus::Ok => {
-            let SqlValue::Text(text) = &raw.metrics else {
-                return because(format!("metrics must be JSON text, got {}", show(&raw.metrics)));
-            };
-            let metrics = crate::qor::parse_metrics_json(text, rules.required_metrics())
-                .map_err(|e| Reject::Because(e.to_string()))?;
-            if let Some(earlier) = same_ok_result(tx, design, &metrics)? {
-                return because(format!("duplicate of result {earlier}"));
+
+    #[test]
+    fn an_ok_row_becomes_a_result_and_finishes_its_proposal() {
+        let (_dir, mut store, ids) = dispatched(2);
+        store
+            .insert_inbox(&[ok_row(ids[0], 5.0, 2.0), ok_row(ids[1], 500.0, 1.0)])
+            .unwrap();
+        let report = store.process_inbox(&Rules::new(), 100).unwrap();
+        assert_eq!(
+            (
+                report.accepted,
+                report.new_ok_results,
+                report.rejected.len()
+            ),
+            (2, 2, 0)
+        );
+        assert_eq!(state(&store, ids[0]), ProposalState::Done);
+        let (feasible, values): (Vec<bool>, Vec<i64>) = (
+            store
+                .conn
+                .prepare("SELECT feasible FROM results ORDER BY id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            store
+                .conn
+                .prepare("SELECT count(*) FROM result_values GROUP BY result_id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+        );
+        assert_eq!((feasible, values), (vec![true, false], vec![2, 2]));
+        let inbox: (String, Option<i64>, bool) = store
+            .conn
+            .query_row(
+                "SELECT state, result_id, processed_at IS NOT NULL FROM inbox WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(inbox, ("ACCEPTED".into(), Some(1), true));
+        assert_eq!(
+            store.process_inbox(&Rules::new(), 100).unwrap(),
+            IngestReport::default()
+        );
+    }
+
+    #[test]
+    fn each_rejection_class_gives_its_reason_and_stays_in_the_inbox() {
+        let (_dir, mut store, ids) = dispatched(8);
+        let params = |v: serde_json::Value| InboxRow {
+            proposal_id: None,
+            params: Some(v),
+            ..ok_row(ids[0], 1.0, 1.0)
+        };
+        let rows = vec![
+            with_metrics(ids[0], json!({"a": 1.0})),
+            with_metrics(ids[1], json!({"a": "NaN", "b": 1.0})),
+            with_metrics(ids[2], json!({"a": null, "b": 1.0})),
+            InboxRow {
+                metrics: None,
+                ..ok_row(ids[3], 0.0, 0.0)
+            },
+            ok_row(ProposalId(999), 1.0, 1.0),
+            InboxRow {
+                proposal_id: None,
+                design_id: Some(DesignId(999)),
+                ..ok_row(ids[0], 1.0, 1.0)
+            },
+            InboxRow {
+                proposal_id: None,
+                ..ok_row(ids[0], 1.0, 1.0)
+            },
+            params(json!({"x": "seven"})),
+            ok_row(ids[4], 1.0, 1.0),
+            ok_row(ids[4], 1.0, 2.0),
+        ];
+        store.insert_inbox(&rows).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO inbox (proposal_id, metrics) VALUES (?1, '{{{ garbage')",
+                [ids[5]],
+            )
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO inbox (proposal_id, metrics) VALUES ('abc', '{}')",
+                [],
+            )
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO inbox (proposal_id, status, error) VALUES (?1, 'maybe', x'00')",
+                [ids[6]],
+            )
+            .unwrap();
+        let report = store.process_inbox(&Rules::new(), 100).unwrap();
+        let reasons: Vec<String> = report.rejected.iter().map(|(_, r)| r.clone()).collect();
+        let expect = [
+            "bad metrics: the report lacks b",
+            "metric 'a' is \"NaN\", expected a finite number",
+            "metric 'a' is null, expected a finite number",
+            "metrics must be JSON text, got NULL",
+            "unknown design: no proposal 999",
+            "unknown design: no design 999",
+            "unknown design: the row gives no proposal_id, design_id or params",
+            "invalid design: x must be an integer",
+            "duplicate of result 1",
+            "not JSON",
+            "proposal_id must be an integer id, got 'abc'",
+            "status must be 'ok' or 'failed', got 'maybe'",
+        ];
+        assert_eq!(reasons.len(), expect.len(), "{reasons:#?}");
+        for (reason, want) in reasons.iter().zip(expect) {
+            assert!(reason.contains(want), "{reason:?} should say {want:?}");
+        }
+        assert_eq!(report.accepted, 1);
+        let stored: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT state, reason FROM inbox WHERE state = 'REJECTED' ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            stored.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            reasons
+        );
+        assert_eq!(
+            state(&store, ids[0]),
+            ProposalState::Dispatched,
+            "a rejected row moves nothing"
+        );
+    }
+
+    #[test]
+    fn results_by_design_or_params_find_the_live_proposal_and_skip_repeats() {
+        let (_dir, mut store, ids) = dispatched(1);
+        let queued = store
+            .enqueue(&[NewProposal {
+                design: design(7),
+                origin: "t".into(),
+                model_version: None,
+                target: None,
+            }])
+            .unwrap()
+            .ids[0];
+        let by_params = |a: f64| InboxRow {
+            proposal_id: None,
+            params: Some(json!({"x": 7, "kind": "odd"})),
+            ..ok_row(ids[0], a, 1.0)
+        };
+        store
+            .insert_inbox(&[by_params(3.0), by_params(3.0), by_params(4.0)])
+            .unwrap();
+        store.conn.execute("INSERT INTO inbox (design_id, status, error) VALUES (1, 'failed', 'yosys crashed')", []).unwrap();
+        let report = store.process_inbox(&Rules::new(), 100).unwrap();
+        assert_eq!(
+            report
+                .rejected
+                .iter()
+                .map(|r| r.1.as_str())
+                .collect::<Vec<_>>(),
+            ["duplicate of result 1"]
+        );
+        assert_eq!(
+            (report.accepted, report.new_ok_results),
+            (3, 2),
+            "a rerun with new values is kept"
+        );
+        assert_eq!(state(&store, queued), ProposalState::Cancelled);
+        assert_eq!(state(&store, ids[0]), ProposalState::Failed);
+        let (error, reason): (String, String) = store
+            .conn
+            .query_row(
+                "SELECT r.error, p.reason FROM results r JOIN proposals p ON p.id = r.proposal_id WHERE r.status = 'FAILED'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (error.as_str(), reason.as_str()),
+            ("yosys crashed", "yosys crashed")
+        );
+        assert_eq!(store.failed_designs().unwrap().len(), 1);
+    }
+
+    /// A panic in the middle of a chunk (a crash) leaves the whole chunk as it was.
+    #[test]
+    fn a_crash_mid_chunk_rolls_the_chunk_back() {
+        struct Crashing(Rules);
+        impl ResultRules for Crashing {
+            fn required_metrics(&self) -> &[String] {
+                self.0.required_metrics()
             }
-            Some(metrics)
+            fn check_design(&self, _: &serde_json::Value) -> Result<Design, String> {
+                panic!("crash")
+            }
+            fn feasible(&self, m: &Metrics) -> bool {
+                self.0.feasible(m)
+            }
         }
-        InboxStatus::Failed => None,
-    };
-    let error = match status {
-        InboxStatus::Ok => None,
-        InboxStatus::Failed => Some(raw.error.as_deref().unwrap_or("failed (no error text given)")),
-    };
-    let result: ResultId = tx
-        .prepare_cached(
-            "INSERT INTO results (design_id, proposal_id, status, evaluator, runtime_s, error,
-                                  source, feasible)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
-        )?
-        .query_row(
-            params![
-                design,
-                proposal.map(|p| p.0),
-                if metrics.is_some() { "OK" } else { "FAILED" },
-                raw.evaluator,
-                runtime_s,
-                error,
-                raw.source,
-                metrics.as_ref().map(|m| rules.feasible(m)),
-            ],
-            |r| r.get(0),
-        )?;
-    if let Some(metrics) = &metrics {
-        let mut value = tx.prepare_cached("INSERT INTO result_values (result_id, metric, value) VALUES (?1, ?2, ?3)")?;
-        for (name, x) in &metrics.0 {
-            value.execute(params![result, name, x])?;
-        }
-    }
-    if let Some((proposal, state)) = proposal {
-        let (next, reason) = match (state, &metrics) {
-            (ProposalState::Queued, _) => (ProposalState::Cancelled, Some(format!("evaluated elsewhere: result {result}"))),
-            (_, Some(_)) => (ProposalState::Done, None),
-            (_, None) => (ProposalState::Failed, error.map(str::to_string)),
+        let (_dir, mut store, ids) = dispatched(2);
+        let crash = InboxRow {
+            proposal_id: None,
+            params: Some(json!({"x": 1})),
+            ..ok_row(ids[0], 1.0, 1.0)
         };
-        if state.is_live() {
-            transition(tx, &[proposal], next, reason.as_deref())?;
+        store
+            .insert_inbox(&[ok_row(ids[0], 1.0, 1.0), ok_row(ids[1], 2.0, 2.0), crash])
+            .unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.process_inbox(&Crashing(Rules::new()), 100)
+        }));
+        assert!(outcome.is_err());
+        let counts: (i64, i64) = store
+            .conn
+            .query_row("SELECT (SELECT count(*) FROM inbox WHERE state = 'NEW'), (SELECT count(*) FROM results)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(counts, (3, 0));
+        assert_eq!(state(&store, ids[0]), ProposalState::Dispatched);
+    }
+
+    /// Another process writes inbox rows while the daemon's connection processes them.
+    #[test]
+    fn rows_inserted_during_processing_are_all_taken() {
+        let (dir, mut store, ids) = dispatched(300);
+        let path = dir.path().join("store.db");
+        let writer = std::thread::spawn(move || {
+            let mut other = Store::open(&path).unwrap();
+            for chunk in ids.chunks(10) {
+                let rows: Vec<InboxRow> =
+                    chunk.iter().map(|&p| ok_row(p, p.0 as f64, 1.0)).collect();
+                other.insert_inbox(&rows).unwrap();
+            }
+        });
+        let mut accepted = 0;
+        while accepted < 300 {
+            let report = store.process_inbox(&Rules::new(), 64).unwrap();
+            assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+            accepted += report.accepted;
         }
-    }
-    Ok((result, metrics.is_some()))
-}
-
-/// The row's design, and the proposal the result belongs to with its state: the named one, or
-/// else the design's live proposal if it has one.
-fn resolve(
-    tx: &Transaction<'_>,
-    rules: &dyn ResultRules,
-    raw: &Raw,
-) -> Result<(DesignId, Option<(ProposalId, ProposalState)>), Reject> {
-    if let Some(id) = integer(&raw.proposal_id, "proposal_id")? {
-        let found: Option<(DesignId, ProposalState)> = tx
-            .prepare_cached("SELECT design_id, state FROM proposals WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((design, state)) = found else {
-            return because(format!("unknown design: no proposal {id}"));
-        };
-        if let Some(named) = integer(&raw.design_id, "design_id")?.filter(|&d| d != design.0) {
-            return because(format!("proposal {id} is design {design}, but the row says design {named}"));
-        }
-        return Ok((design, Some((ProposalId(id), state))));
-    }
-    let design = if let Some(id) = integer(&raw.design_id, "design_id")? {
-        let found: Option<DesignId> = tx
-            .prepare_cached("SELECT id FROM designs WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        found.ok_or_else(|| Reject::Because(format!("unknown design: no design {id}")))?
-    } else if let SqlValue::Text(text) = &raw.params {
-        let params: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Reject::Because(format!("params are not JSON: {e}")))?;
-        let design = rules.check_design(&params).map_err(|e| Reject::Because(format!("invalid design: {e}")))?;
-        upsert_design(tx, &design)?
-    } else if raw.params == SqlValue::Null {
-        return because("unknown design: the row gives no proposal_id, design_id or params");
-    } else {
-        return because(format!("params must be a JSON object, got {}", show(&raw.params)));
-    };
-    let live = tx
-        .prepare_cached(
-            "SELECT id, state FROM proposals
-             WHERE design_id = ?1 AND state IN ('QUEUED', 'DISPATCHED', 'RUNNING')",
-        )?
-        .query_row([design], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok((design, live))
-}
-
-/// An OK result of `design` whose metrics equal `metrics` exactly.
-fn same_ok_result(
-    tx: &Transaction<'_>,
-    design: DesignId,
-    metrics: &Metrics,
-) -> rusqlite::Result<Option<ResultId>> {
-    let mut results = tx.prepare_cached("SELECT id FROM results WHERE design_id = ?1 AND status = 'OK' ORDER BY id")?;
-    let ids: Vec<ResultId> = results.query_map([design], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    let mut values = tx.prepare_cached("SELECT metric, value FROM result_values WHERE result_id = ?1")?;
-    for id in ids {
-        let earlier = Metrics(values.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?);
-        if &earlier == metrics {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
-}
-
-/// A column that must be an integer id or NULL.
-fn integer(value: &SqlValue, column: &str) -> Result<Option<i64>, Reject> {
-    match value {
-        SqlValue::Null => Ok(None),
-        SqlValue::Integer(i) => Ok(Some(*i)),
-        other => because(format!("{column} must be an integer id, got {}", show(other))),
-    }
-}
-
-/// A stored value as a short SQL literal, for a reason text.
-fn show(value: &SqlValue) -> String {
-    match value {
-        SqlValue::Null => "NULL".into(),
-        SqlValue::Integer(i) => i.to_string(),
-        SqlValue::Real(x) => x.to_string(),
-        SqlValue::Text(s) => format!("'{}'", s.chars().take(60).collect::<String>()),
-        SqlValue::Blob(b) => format!("a blob of {} bytes", b.len()),
+        writer.join().unwrap();
+        assert_eq!(accepted, 300);
+        assert_eq!(store.state_counts().unwrap()[&ProposalState::Done], 300);
     }
 }

@@ -21,8 +21,10 @@ pub(crate) struct Migration {
 }
 
 /// Every migration this build knows, oldest first. Add a file to `schema/` and a line here.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { name: "0001_init", sql: include_str!("../../schema/0001_init.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_init",
+    sql: include_str!("../../schema/0001_init.sql"),
+}];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -50,17 +52,25 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     let at = |e| StoreError::from_sqlite(path, e);
     let found = version(conn).map_err(at)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: SCHEMA_VERSION });
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(at)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(at)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(store = %path.display(), mode, "SQLite refused WAL mode; concurrent readers will block the daemon");
     }
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(at)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(at)?;
     for (i, migration) in MIGRATIONS.iter().enumerate() {
         let target = i as i64 + 1;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(at)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
         let current = version(&tx).map_err(at)?;
         if current >= target {
             continue;
@@ -79,8 +89,16 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), StoreE
     let path = path.to_path_buf();
     match found.cmp(&SCHEMA_VERSION) {
         std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Greater => Err(StoreError::TooNew { path, found, known: SCHEMA_VERSION }),
-        std::cmp::Ordering::Less => Err(StoreError::NotMigrated { path, found, known: SCHEMA_VERSION }),
+        std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+            path,
+            found,
+            known: SCHEMA_VERSION,
+        }),
+        std::cmp::Ordering::Less => Err(StoreError::NotMigrated {
+            path,
+            found,
+            known: SCHEMA_VERSION,
+        }),
     }
 }
 
@@ -107,7 +125,11 @@ mod tests {
         assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("v"));
         let tables: i64 = store
             .conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(tables, 10);
     }
@@ -116,9 +138,15 @@ mod tests {
     fn connections_use_wal_foreign_keys_and_normal_sync() {
         let (_dir, store) = temp_store();
         let c = &store.conn;
-        let mode: String = c.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-        let fk: i64 = c.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
-        let sync: i64 = c.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        let mode: String = c
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let fk: i64 = c
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        let sync: i64 = c
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
         assert_eq!((mode.as_str(), fk, sync), ("wal", 1, 1));
     }
 
@@ -127,30 +155,56 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+            .unwrap();
         drop(conn);
         let before = checksum(&path);
         let err = Store::open(&path).err().unwrap();
-        assert!(matches!(err, StoreError::TooNew { found: 99, known: SCHEMA_VERSION, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                StoreError::TooNew {
+                    found: 99,
+                    known: SCHEMA_VERSION,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let text = err.to_string();
-        assert!(text.contains("store.db") && text.contains("upgrade diffuse-dse"), "{text}");
+        assert!(
+            text.contains("store.db") && text.contains("upgrade diffuse-dse"),
+            "{text}"
+        );
         assert_eq!(checksum(&path), before);
         let mode: String = Connection::open(&path)
             .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "delete", "the journal mode was not switched");
-        assert!(matches!(Store::open_read_only(&path), Err(StoreError::TooNew { .. })));
+        assert!(matches!(
+            Store::open_read_only(&path),
+            Err(StoreError::TooNew { .. })
+        ));
     }
 
     #[test]
     fn read_only_open_wants_a_current_store_and_refuses_writes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        assert!(matches!(Store::open_read_only(&path), Err(StoreError::NotFound { .. })));
-        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(
+            Store::open_read_only(&path),
+            Err(StoreError::NotFound { .. })
+        ));
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
         let err = Store::open_read_only(&path).err().unwrap();
-        assert!(matches!(err, StoreError::NotMigrated { found: 0, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::NotMigrated { found: 0, .. }),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
         Store::open(&path).unwrap();
         let mut store = Store::open_read_only(&path).unwrap();
@@ -163,7 +217,11 @@ mod tests {
     fn a_file_that_is_not_a_database_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.db");
-        std::fs::write(&path, "these are my notes, not a database, but long enough to look like a header ......").unwrap();
+        std::fs::write(
+            &path,
+            "these are my notes, not a database, but long enough to look like a header ......",
+        )
+        .unwrap();
         let before = checksum(&path);
         let err = Store::open(&path).err().unwrap();
         assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
@@ -180,7 +238,10 @@ mod tests {
         assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
         let err = Store::open(dir.path()).err().unwrap();
         assert!(matches!(err, StoreError::CannotOpen { .. }), "{err:?}");
-        assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&dir.path().display().to_string()),
+            "{err}"
+        );
 
         let path = dir.path().join("store.db");
         Store::open(&path).unwrap();
@@ -200,8 +261,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);").unwrap();
-        let err = Store::open_with(&path, Duration::from_millis(50)).err().unwrap();
+        holder
+            .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);")
+            .unwrap();
+        let err = Store::open_with(&path, Duration::from_millis(50))
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
         assert!(err.to_string().contains("store.db"), "{err}");
         holder.execute_batch("ROLLBACK").unwrap();
@@ -218,10 +283,17 @@ mod tests {
             .filter(|name| name.ends_with(".sql"))
             .collect();
         files.sort();
-        let listed: Vec<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{}.sql", m.name))
+            .collect();
         assert_eq!(files, listed);
         for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert!(m.name.starts_with(&format!("{:04}_", i + 1)), "{} is out of order", m.name);
+            assert!(
+                m.name.starts_with(&format!("{:04}_", i + 1)),
+                "{} is out of order",
+                m.name
+            );
         }
     }
 }

@@ -17,13 +17,16 @@ mod query;
 mod results;
 mod targets;
 mod types;
+mod validate;
 mod views;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use crate::space::{Design, DesignHash};
 
@@ -34,8 +37,8 @@ pub use query::ResultCounts;
 pub use results::{OkResult, Point};
 pub use targets::{ModelRow, NewModel, TargetRow};
 pub use types::{
-    BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal, ModelVersion,
-    Moved, NewProposal, ProposalId, ProposalState, QueueRow, ResultId, TargetId,
+    BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal,
+    ModelVersion, Moved, NewProposal, ProposalId, ProposalState, QueueRow, ResultId, TargetId,
 };
 
 /// The meta key of the design space's fingerprint.
@@ -47,6 +50,12 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// The daemon moves a `Store` into its blocking thread: keep it `Send`.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Store>();
+};
+
 impl Store {
     /// Opens the store at `path` for reading and writing, creating it and its parent folders if
     /// needed, and migrates it to [`SCHEMA_VERSION`]. A store migrated by a newer diffuse-dse is
@@ -57,8 +66,10 @@ impl Store {
 
     fn open_with(path: &Path, busy: Duration) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| StoreError::CreateDir { path: path.to_path_buf(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -66,11 +77,19 @@ impl Store {
         let mut conn = Store::connect(path, flags, busy)?;
         // SQLite silently opens a write-protected file read-only; say so now, not at the first
         // write.
-        if conn.is_readonly(rusqlite::MAIN_DB).map_err(|e| StoreError::from_sqlite(path, e))? {
-            return Err(StoreError::ReadOnly { path: path.to_path_buf() });
+        if conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| StoreError::from_sqlite(path, e))?
+        {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
         }
         migrate::migrate(&mut conn, path)?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Opens an existing store for reading only (`status`, `best`): no migration and no writes.
@@ -78,12 +97,17 @@ impl Store {
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
         if !path.is_file() {
-            return Err(StoreError::NotFound { path: path.to_path_buf() });
+            return Err(StoreError::NotFound {
+                path: path.to_path_buf(),
+            });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Store::connect(path, flags, BUSY_TIMEOUT)?;
         migrate::check_current(&conn, path)?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn connect(path: &Path, flags: OpenFlags, busy: Duration) -> Result<Connection, StoreError> {
@@ -111,7 +135,10 @@ impl Store {
     ) -> Result<T, StoreError> {
         let path = &self.path;
         let at = |e| StoreError::from_sqlite(path, e);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(at)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
         let value = f(&tx).map_err(at)?;
         tx.commit().map_err(at)?;
         Ok(value)
@@ -120,7 +147,8 @@ impl Store {
     /// A value of the `meta` table.
     pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.read(|c| {
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
         })
     }
 
@@ -184,7 +212,9 @@ fn upsert_design(tx: &Transaction<'_>, design: &Design) -> rusqlite::Result<Desi
         .optional()?;
     match inserted {
         Some(id) => Ok(id),
-        None => tx.prepare_cached("SELECT id FROM designs WHERE hash = ?1")?.query_row([hash], |r| r.get(0)),
+        None => tx
+            .prepare_cached("SELECT id FROM designs WHERE hash = ?1")?
+            .query_row([hash], |r| r.get(0)),
     }
 }
 

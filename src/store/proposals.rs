@@ -57,7 +57,9 @@ impl Store {
                         "INSERT INTO proposals (design_id, origin, model_version, target_id)
                          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING RETURNING id",
                     )?
-                    .query_row(params![design, p.origin, p.model_version, p.target], |r| r.get(0))
+                    .query_row(params![design, p.origin, p.model_version, p.target], |r| {
+                        r.get(0)
+                    })
                     .optional()?;
                 match id {
                     Some(id) => out.ids.push(id),
@@ -73,7 +75,8 @@ impl Store {
         self.read(|c| {
             let mut counts: BTreeMap<ProposalState, u64> =
                 ProposalState::ALL.into_iter().map(|s| (s, 0)).collect();
-            let mut stmt = c.prepare_cached("SELECT state, count(*) FROM proposals GROUP BY state")?;
+            let mut stmt =
+                c.prepare_cached("SELECT state, count(*) FROM proposals GROUP BY state")?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, ProposalState>(0)?, r.get(1)?)))?;
             for row in rows {
                 let (state, n) = row?;
@@ -86,7 +89,11 @@ impl Store {
     /// How many proposals wait in the queue.
     pub fn queued_count(&self) -> Result<u64, StoreError> {
         self.read(|c| {
-            c.query_row("SELECT count(*) FROM proposals WHERE state = 'QUEUED'", [], |r| r.get(0))
+            c.query_row(
+                "SELECT count(*) FROM proposals WHERE state = 'QUEUED'",
+                [],
+                |r| r.get(0),
+            )
         })
     }
 
@@ -123,12 +130,18 @@ impl Store {
     {
         let path = self.path.clone();
         let at = |e| StoreError::from_sqlite(&path, e);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(at)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
         let Some((batch, claimed)) = claim(&tx, n, runner, trigger).map_err(at)? else {
             return Ok(None);
         };
-        let job_id = dispatch(batch, &claimed)
-            .map_err(|e| StoreError::Dispatch { path: path.clone(), batch, source: e.into() })?;
+        let job_id = dispatch(batch, &claimed).map_err(|e| StoreError::Dispatch {
+            path: path.clone(),
+            batch,
+            source: e.into(),
+        })?;
         if let Some(job_id) = job_id {
             let ids: Vec<ProposalId> = claimed.iter().map(|c| c.proposal).collect();
             set_job_id(&tx, batch, &ids, &job_id).map_err(at)?;
@@ -253,23 +266,23 @@ impl Store {
     /// The newest `limit` batches, newest first.
     pub fn batches(&self, limit: usize) -> Result<Vec<BatchRow>, StoreError> {
         self.read(|c| {
-        let mut stmt = c.prepare(
-            "SELECT id, runner, state, size, job_id, trigger, started_at, finished_at
+            let mut stmt = c.prepare(
+                "SELECT id, runner, state, size, job_id, trigger, started_at, finished_at
              FROM batches ORDER BY id DESC LIMIT ?1",
-        )?;
-        stmt.query_map([limit as i64], |r| {
-            Ok(BatchRow {
-                id: r.get(0)?,
-                runner: r.get(1)?,
-                state: r.get(2)?,
-                size: r.get(3)?,
-                job_id: r.get(4)?,
-                trigger: r.get(5)?,
-                started_at: r.get(6)?,
-                finished_at: r.get(7)?,
-            })
-        })?
-        .collect()
+            )?;
+            stmt.query_map([limit as i64], |r| {
+                Ok(BatchRow {
+                    id: r.get(0)?,
+                    runner: r.get(1)?,
+                    state: r.get(2)?,
+                    size: r.get(3)?,
+                    job_id: r.get(4)?,
+                    trigger: r.get(5)?,
+                    started_at: r.get(6)?,
+                    finished_at: r.get(7)?,
+                })
+            })?
+            .collect()
         })
     }
 }
@@ -298,7 +311,9 @@ fn claim(
     );
     let mut rows: Vec<(ProposalId, super::DesignId, u32)> = tx
         .prepare(&sql)?
-        .query_map(params![batch, n as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map(params![batch, n as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     if rows.is_empty() {
         // Nothing queued: the caller drops the transaction, and the batch row with it.
@@ -309,9 +324,17 @@ fn claim(
     let mut claimed = Vec::with_capacity(rows.len());
     for (proposal, design_id, attempts) in rows {
         let design = design.query_row([design_id], |r| design_column(r, 0))?;
-        claimed.push(Claimed { proposal, design_id, design, attempts });
+        claimed.push(Claimed {
+            proposal,
+            design_id,
+            design,
+            attempts,
+        });
     }
-    tx.execute("UPDATE batches SET size = ?2 WHERE id = ?1", params![batch, claimed.len() as i64])?;
+    tx.execute(
+        "UPDATE batches SET size = ?2 WHERE id = ?1",
+        params![batch, claimed.len() as i64],
+    )?;
     Ok(Some((batch, claimed)))
 }
 
@@ -321,7 +344,10 @@ fn set_job_id(
     proposals: &[ProposalId],
     job_id: &str,
 ) -> rusqlite::Result<usize> {
-    tx.execute("UPDATE batches SET job_id = ?2 WHERE id = ?1", params![batch, job_id])?;
+    tx.execute(
+        "UPDATE batches SET job_id = ?2 WHERE id = ?1",
+        params![batch, job_id],
+    )?;
     let mut stmt =
         tx.prepare_cached("UPDATE proposals SET job_id = ?3 WHERE id = ?1 AND batch_id = ?2")?;
     let mut n = 0;
@@ -369,17 +395,29 @@ mod tests {
         assert_eq!(store.claim_batch(4, "local", "manual").unwrap(), None);
         let ids = store.enqueue(&proposals(0..5, None)).unwrap().ids;
         let (batch, claimed) = store.claim_batch(3, "local", "cron").unwrap().unwrap();
-        assert_eq!(claimed.iter().map(|c| c.proposal).collect::<Vec<_>>(), ids[..3]);
+        assert_eq!(
+            claimed.iter().map(|c| c.proposal).collect::<Vec<_>>(),
+            ids[..3]
+        );
         assert_eq!(claimed[1].design, design(1));
         assert!(claimed.iter().all(|c| c.attempts == 1));
         let row = &store.batches(10).unwrap()[0];
-        assert_eq!((row.id, row.size, row.state, row.trigger.as_str()), (batch, 3, BatchState::Running, "cron"));
+        assert_eq!(
+            (row.id, row.size, row.state, row.trigger.as_str()),
+            (batch, 3, BatchState::Running, "cron")
+        );
 
         let moved = store.requeue(&ids[..1], "batch interrupted").unwrap();
         assert_eq!(moved.moved, ids[..1]);
         let (_, again) = store.claim_batch(10, "local", "cron").unwrap().unwrap();
-        assert_eq!(again.iter().map(|c| c.proposal).collect::<Vec<_>>(), vec![ids[0], ids[3], ids[4]]);
-        assert_eq!(again[0].attempts, 2, "a requeue does not refund the attempt");
+        assert_eq!(
+            again.iter().map(|c| c.proposal).collect::<Vec<_>>(),
+            vec![ids[0], ids[3], ids[4]]
+        );
+        assert_eq!(
+            again[0].attempts, 2,
+            "a requeue does not refund the attempt"
+        );
         assert!(store.finish_batch(batch, BatchState::Interrupted).unwrap());
         assert!(!store.finish_batch(batch, BatchState::Done).unwrap());
     }
@@ -389,7 +427,9 @@ mod tests {
         let (_dir, mut store) = temp_store();
         store.enqueue(&proposals(0..4, None)).unwrap();
         let err = store
-            .claim_batch_with(2, "slurm", "cron", |_, _| Err::<Option<String>, _>("sbatch: command not found"))
+            .claim_batch_with(2, "slurm", "cron", |_, _| {
+                Err::<Option<String>, _>("sbatch: command not found")
+            })
             .unwrap_err();
         assert!(matches!(err, StoreError::Dispatch { .. }), "{err}");
         assert_eq!(store.queued_count().unwrap(), 4);
@@ -404,11 +444,22 @@ mod tests {
             .unwrap();
         let live = store.live_unfinished().unwrap();
         assert_eq!(live.len(), 2);
-        assert!(live.iter().all(|l| l.job_id.as_deref() == Some("job-1") && l.batch == Some(batch)));
-        assert_eq!(store.batches(1).unwrap()[0].job_id.as_deref(), Some("job-1"));
-        let n = store.set_job_id(batch, &[claimed[0].proposal], "1234_0").unwrap();
+        assert!(
+            live.iter()
+                .all(|l| l.job_id.as_deref() == Some("job-1") && l.batch == Some(batch))
+        );
+        assert_eq!(
+            store.batches(1).unwrap()[0].job_id.as_deref(),
+            Some("job-1")
+        );
+        let n = store
+            .set_job_id(batch, &[claimed[0].proposal], "1234_0")
+            .unwrap();
         assert_eq!(n, 1);
-        assert_eq!(store.live_unfinished().unwrap()[0].job_id.as_deref(), Some("1234_0"));
+        assert_eq!(
+            store.live_unfinished().unwrap()[0].job_id.as_deref(),
+            Some("1234_0")
+        );
     }
 
     #[test]
@@ -422,14 +473,27 @@ mod tests {
         let moved = store.mark_running(&ids).unwrap();
         assert_eq!(moved.moved, ids[..2]);
         assert_eq!(moved.refused, vec![(ids[2], Some(ProposalState::Queued))]);
-        assert_eq!(store.fail(&ids[..1], "tool crashed").unwrap().moved, ids[..1]);
+        assert_eq!(
+            store.fail(&ids[..1], "tool crashed").unwrap().moved,
+            ids[..1]
+        );
         let again = store.requeue(&ids[..1], "retry").unwrap();
         assert_eq!(again.refused, vec![(ids[0], Some(ProposalState::Failed))]);
-        assert_eq!(store.mark_lost(&[ProposalId(99)], "gone").unwrap().refused, vec![(ProposalId(99), None)]);
-        assert_eq!(store.mark_lost(&ids[1..2], "job vanished").unwrap().moved, ids[1..2]);
+        assert_eq!(
+            store.mark_lost(&[ProposalId(99)], "gone").unwrap().refused,
+            vec![(ProposalId(99), None)]
+        );
+        assert_eq!(
+            store.mark_lost(&ids[1..2], "job vanished").unwrap().moved,
+            ids[1..2]
+        );
         let counts = store.state_counts().unwrap();
         assert_eq!(
-            (counts[&ProposalState::Failed], counts[&ProposalState::Lost], counts[&ProposalState::Queued]),
+            (
+                counts[&ProposalState::Failed],
+                counts[&ProposalState::Lost],
+                counts[&ProposalState::Queued]
+            ),
             (1, 1, 1)
         );
     }
@@ -453,11 +517,19 @@ mod tests {
         store.enqueue(&proposals(3..5, Some(2))).unwrap();
         store.enqueue(&proposals(5..6, None)).unwrap();
         store.claim_batch(1, "local", "manual").unwrap();
-        assert_eq!(store.cancel_queued_except(ModelVersion(2), "replaced by model 2").unwrap(), 2);
+        assert_eq!(
+            store
+                .cancel_queued_except(ModelVersion(2), "replaced by model 2")
+                .unwrap(),
+            2
+        );
         let queue = store.queue(10).unwrap();
         assert_eq!(queue.len(), 4);
         assert_eq!(queue[0].state, ProposalState::Dispatched);
-        assert_eq!(queue.iter().filter(|q| q.model_version.is_none()).count(), 1);
+        assert_eq!(
+            queue.iter().filter(|q| q.model_version.is_none()).count(),
+            1
+        );
     }
 
     /// Two connections claiming at once never get the same proposal.
@@ -472,14 +544,19 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut store = Store::open(&path).unwrap();
                     let mut mine = Vec::new();
-                    while let Some((_, claimed)) = store.claim_batch(3, &format!("w{w}"), "test").unwrap() {
+                    while let Some((_, claimed)) =
+                        store.claim_batch(3, &format!("w{w}"), "test").unwrap()
+                    {
                         mine.extend(claimed.into_iter().map(|c| c.proposal));
                     }
                     mine
                 })
             })
             .collect();
-        let all: Vec<ProposalId> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        let all: Vec<ProposalId> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
         let distinct: HashSet<ProposalId> = all.iter().copied().collect();
         assert_eq!((all.len(), distinct.len()), (200, 200));
         assert_eq!(store.queued_count().unwrap(), 0);

@@ -17,13 +17,25 @@ pub struct ResultCounts {
 impl Store {
     /// Run a read-only query (the CLI reads the same views a user queries with `sqlite3`) and
     /// return its column names and rows.
-    pub fn select(&self, sql: &str, params: &[&dyn ToSql]) -> Result<(Vec<String>, Vec<Vec<Sql>>), StoreError> {
+    pub fn select(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+    ) -> Result<(Vec<String>, Vec<Vec<Sql>>), StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(sql)?;
-            let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+            let columns: Vec<String> = stmt
+                .column_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
             let n = columns.len();
             let rows = stmt
-                .query_map(params, |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect::<rusqlite::Result<Vec<_>>>())?
+                .query_map(params, |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, Sql>(i))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((columns, rows))
         })
@@ -36,7 +48,13 @@ impl Store {
                         (SELECT count(*) FROM results WHERE status = 'FAILED'),
                         (SELECT count(*) FROM inbox WHERE state = 'REJECTED')",
                 [],
-                |r| Ok(ResultCounts { ok: r.get(0)?, failed: r.get(1)?, rejected: r.get(2)? }),
+                |r| {
+                    Ok(ResultCounts {
+                        ok: r.get(0)?,
+                        failed: r.get(1)?,
+                        rejected: r.get(2)?,
+                    })
+                },
             )
         })
     }

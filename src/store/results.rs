@@ -40,7 +40,12 @@ enum Which {
 fn points_sql(m: usize, which: Which) -> String {
     let values: Vec<String> = (0..m).map(|i| format!("v{i}.value")).collect();
     let joins: String = (0..m)
-        .map(|i| format!(" JOIN result_values v{i} ON v{i}.result_id = r.id AND v{i}.metric = ?{}", i + 1))
+        .map(|i| {
+            format!(
+                " JOIN result_values v{i} ON v{i}.result_id = r.id AND v{i}.metric = ?{}",
+                i + 1
+            )
+        })
         .collect();
     let filter = match which {
         Which::All => "",
@@ -67,14 +72,20 @@ fn query_points<T>(
     let mut stmt = c.prepare_cached(&points_sql(m, which))?;
     let names = objectives.iter().map(|o| o.name.as_str());
     stmt.query_map(params_from_iter(names), |r| {
-        let values = (0..m).map(|i| r.get(4 + i)).collect::<rusqlite::Result<Vec<f64>>>()?;
+        let values = (0..m)
+            .map(|i| r.get(4 + i))
+            .collect::<rusqlite::Result<Vec<f64>>>()?;
         f(r, values)
     })?
     .collect()
 }
 
 fn point(r: &rusqlite::Row<'_>, values: Vec<f64>) -> rusqlite::Result<Point> {
-    Ok(Point { result: r.get(0)?, design: r.get(1)?, values })
+    Ok(Point {
+        result: r.get(0)?,
+        design: r.get(1)?,
+        values,
+    })
 }
 
 impl Store {
@@ -90,7 +101,12 @@ impl Store {
             let points = query_points(tx, objectives, Which::Feasible, point)?;
             let flat: Vec<f64> = points
                 .iter()
-                .flat_map(|p| p.values.iter().zip(objectives).map(|(&x, o)| o.minimized(x)))
+                .flat_map(|p| {
+                    p.values
+                        .iter()
+                        .zip(objectives)
+                        .map(|(&x, o)| o.minimized(x))
+                })
                 .collect();
             let front = crate::pareto::nondominated(&flat, objectives.len());
             let mut mark = tx.prepare_cached("UPDATE results SET on_front = 1 WHERE id = ?1")?;
@@ -113,7 +129,11 @@ impl Store {
 
     /// The size of the front, without reading its values (the status command's count).
     pub fn front_size(&self) -> Result<u64, StoreError> {
-        self.read(|c| c.query_row("SELECT count(*) FROM results WHERE on_front = 1", [], |r| r.get(0)))
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM results WHERE on_front = 1", [], |r| {
+                r.get(0)
+            })
+        })
     }
 
     /// How many results there are, OK and FAILED.
@@ -152,5 +172,91 @@ impl Store {
             )?;
             stmt.query_map([], |r| Ok((r.get(0)?, design_column(r, 1)?, r.get(2)?)))?.collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::testing::{Rules, objectives, temp_store};
+    use crate::store::{InboxRow, InboxStatus};
+
+    /// Results on a coarse grid with a trade-off between `a` and `b` (many ties and copies), some infeasible (`a ≥ 100`) and some
+    /// failed, checked against the quadratic definition of the front.
+    #[test]
+    fn refresh_front_matches_brute_force() {
+        let (_dir, mut store) = temp_store();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let rows: Vec<InboxRow> = (0..400)
+            .map(|i| {
+                let k = rng.random_range(0..12);
+                (i, k, k + rng.random_range(0..3))
+            })
+            .map(|(i, k, b)| InboxRow {
+                proposal_id: None,
+                design_id: None,
+                params: Some(json!({"x": i, "kind": "k"})),
+                metrics: Some(json!({"a": k * 10, "b": b})),
+                status: if i % 17 == 0 {
+                    InboxStatus::Failed
+                } else {
+                    InboxStatus::Ok
+                },
+                error: None,
+                evaluator: None,
+                runtime_s: None,
+                source: "test".into(),
+            })
+            .collect();
+        store.insert_inbox(&rows).unwrap();
+        store.process_inbox(&Rules::new(), usize::MAX).unwrap();
+        let objectives = objectives();
+        let size = store.refresh_front(&objectives).unwrap();
+
+        let feasible = store.feasible_points(&objectives).unwrap();
+        let all = store.ok_results(&objectives).unwrap();
+        assert!(feasible.len() < all.len() && all.len() < 400);
+        assert_eq!(all.iter().filter(|r| r.feasible).count(), feasible.len());
+        let min: Vec<Vec<f64>> = feasible
+            .iter()
+            .map(|p| vec![p.values[0], -p.values[1]])
+            .collect();
+        let dominates = |q: &[f64], p: &[f64]| q.iter().zip(p).all(|(x, y)| x <= y) && q != p;
+        let want: Vec<ResultId> = (0..feasible.len())
+            .filter(|&i| {
+                (0..feasible.len())
+                    .all(|j| !(dominates(&min[j], &min[i]) || (j < i && min[j] == min[i])))
+            })
+            .map(|i| feasible[i].result)
+            .collect();
+        let got: Vec<ResultId> = store
+            .front_points(&objectives)
+            .unwrap()
+            .iter()
+            .map(|p| p.result)
+            .collect();
+        assert_eq!(got, want);
+        assert!(size > 1);
+        assert_eq!(size as u64, store.front_size().unwrap());
+        assert_eq!(
+            store.result_count().unwrap(),
+            400 - store
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM inbox WHERE state = 'REJECTED'",
+                    [],
+                    |r| r.get::<_, u64>(0)
+                )
+                .unwrap()
+        );
+
+        // Fewer objectives, then none: the flags follow.
+        assert!(store.refresh_front(&objectives[..1]).unwrap() <= size);
+        assert_eq!(store.refresh_front(&[]).unwrap(), 0);
+        assert_eq!(store.front_size().unwrap(), 0);
     }
 }

@@ -78,8 +78,9 @@ impl Store {
     /// The active targets, by name.
     pub fn active_targets(&self) -> Result<Vec<TargetRow>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, name, source, spec FROM targets WHERE active = 1 ORDER BY name")?;
+            let mut stmt = c.prepare(
+                "SELECT id, name, source, spec FROM targets WHERE active = 1 ORDER BY name",
+            )?;
             stmt.query_map([], |r| {
                 let spec: String = r.get(3)?;
                 Ok(TargetRow {
@@ -87,7 +88,11 @@ impl Store {
                     name: r.get(1)?,
                     source: r.get(2)?,
                     spec: serde_json::from_str(&spec).map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+                        rusqlite::Error::FromSqlConversionFailure(
+                            3,
+                            rusqlite::types::Type::Text,
+                            e.into(),
+                        )
                     })?,
                 })
             })?
@@ -162,5 +167,119 @@ impl Store {
             )
             .optional()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[test]
+    fn sync_inserts_updates_and_deactivates_but_never_deletes() {
+        let (_dir, mut store) = temp_store();
+        let ids = store
+            .sync_targets(&[
+                ("fast".into(), json!({"latency_ms": 10})),
+                ("small".into(), json!({"area_mm2": 0.3})),
+            ])
+            .unwrap();
+        let names: Vec<String> = store
+            .active_targets()
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["fast", "small"]);
+        let again = store
+            .sync_targets(&[("fast".into(), json!({"latency_ms": 5}))])
+            .unwrap();
+        assert_eq!(again[0], ids[0]);
+        let active = store.active_targets().unwrap();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].spec, json!({"latency_ms": 5}));
+        assert_eq!(
+            store
+                .sync_targets(
+                    &ids.iter()
+                        .map(|(n, _)| (n.clone(), json!({})))
+                        .collect::<Vec<_>>()
+                )
+                .unwrap(),
+            ids
+        );
+        let total: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM targets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(total, 2);
+    }
+
+    #[test]
+    fn ranks_go_by_score_and_are_replaced() {
+        let (_dir, mut store) = temp_store();
+        let target = store.sync_targets(&[("t".into(), json!({}))]).unwrap()[0].1;
+        let design = store
+            .upsert_design(&crate::store::testing::design(1))
+            .unwrap();
+        for _ in 0..3 {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO results (design_id, status, source) VALUES (?1, 'OK', 't')",
+                    [design],
+                )
+                .unwrap();
+        }
+        store
+            .replace_target_ranks(
+                target,
+                &[(ResultId(1), 0.5), (ResultId(2), 0.1), (ResultId(3), 0.5)],
+            )
+            .unwrap();
+        let ranks = |store: &Store| -> Vec<(i64, i64)> {
+            store
+                .conn
+                .prepare("SELECT result_id, rank FROM target_ranks ORDER BY rank")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(ranks(&store), [(2, 1), (1, 2), (3, 3)]);
+        store
+            .replace_target_ranks(target, &[(ResultId(3), 1.0)])
+            .unwrap();
+        assert_eq!(ranks(&store), [(3, 1)]);
+    }
+
+    #[test]
+    fn models_round_trip_with_weights() {
+        let (_dir, mut store) = temp_store();
+        assert_eq!(store.latest_model().unwrap(), None);
+        let first = NewModel {
+            parent: None,
+            kind: "sobol".into(),
+            space_hash: "abc".into(),
+            n_results: 0,
+            loss: None,
+            train_seconds: None,
+            weights: None,
+        };
+        let v1 = store.insert_model(&first).unwrap();
+        let second = NewModel {
+            parent: Some(v1),
+            kind: "diffuse".into(),
+            n_results: 40,
+            loss: Some(0.25),
+            weights: Some(vec![1, 2, 3]),
+            ..first
+        };
+        let v2 = store.insert_model(&second).unwrap();
+        let latest = store.latest_model().unwrap().unwrap();
+        assert_eq!((latest.version, latest.model), (v2, second));
     }
 }

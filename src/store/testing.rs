@@ -18,15 +18,28 @@ pub(crate) fn temp_store() -> (TempDir, Store) {
 pub(crate) fn design(i: i64) -> Design {
     let mut d = Design::default();
     d.set("x", Value::Int(i));
-    d.set("kind", Value::Str(if i % 2 == 0 { "even" } else { "odd" }.into()));
+    d.set(
+        "kind",
+        Value::Str(if i % 2 == 0 { "even" } else { "odd" }.into()),
+    );
     d
 }
 
 /// Two objectives: `a` minimized, `b` maximized.
 pub(crate) fn objectives() -> Vec<Objective> {
     vec![
-        Objective { name: "a".into(), direction: Direction::Min, unit: "ms".into(), reference: None },
-        Objective { name: "b".into(), direction: Direction::Max, unit: "".into(), reference: None },
+        Objective {
+            name: "a".into(),
+            direction: Direction::Min,
+            unit: "ms".into(),
+            reference: None,
+        },
+        Objective {
+            name: "b".into(),
+            direction: Direction::Max,
+            unit: "".into(),
+            reference: None,
+        },
     ]
 }
 
@@ -38,7 +51,9 @@ pub(crate) struct Rules {
 
 impl Rules {
     pub(crate) fn new() -> Self {
-        Rules { required: vec!["a".into(), "b".into()] }
+        Rules {
+            required: vec!["a".into(), "b".into()],
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 
 use crate::space::Design;
 
@@ -109,7 +109,10 @@ impl ProposalState {
 
     /// Queued or out for evaluation: the design must not be proposed again.
     pub fn is_live(self) -> bool {
-        matches!(self, ProposalState::Queued | ProposalState::Dispatched | ProposalState::Running)
+        matches!(
+            self,
+            ProposalState::Queued | ProposalState::Dispatched | ProposalState::Running
+        )
     }
 
     /// Whether `self → next` is a legal move.
@@ -154,7 +157,10 @@ impl FromStr for ProposalState {
 
 impl FromSql for ProposalState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        value.as_str()?.parse().map_err(|e: String| FromSqlError::Other(e.into()))
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e: String| FromSqlError::Other(e.into()))
     }
 }
 
@@ -184,7 +190,9 @@ impl FromSql for BatchState {
             "RUNNING" => Ok(BatchState::Running),
             "DONE" => Ok(BatchState::Done),
             "INTERRUPTED" => Ok(BatchState::Interrupted),
-            other => Err(FromSqlError::Other(format!("unknown batch state {other:?}").into())),
+            other => Err(FromSqlError::Other(
+                format!("unknown batch state {other:?}").into(),
+            )),
         }
     }
 }
@@ -290,7 +298,12 @@ mod tests {
         for state in ProposalState::ALL {
             assert_eq!(state.as_str().parse::<ProposalState>(), Ok(state));
         }
-        assert!("PENDING".parse::<ProposalState>().unwrap_err().contains("PENDING"));
+        assert!(
+            "PENDING"
+                .parse::<ProposalState>()
+                .unwrap_err()
+                .contains("PENDING")
+        );
     }
 
     #[test]
@@ -303,7 +316,10 @@ mod tests {
         for state in ProposalState::ALL {
             assert!(!state.can_move_to(state), "{state} → {state}");
             if !state.is_live() {
-                assert!(ProposalState::ALL.iter().all(|&n| !state.can_move_to(n)), "{state} is final");
+                assert!(
+                    ProposalState::ALL.iter().all(|&n| !state.can_move_to(n)),
+                    "{state} is final"
+                );
             }
         }
         assert_eq!(ProposalState::sql_sources(Queued), "'DISPATCHED','RUNNING'");

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::space::Objective;
+use crate::space::{Direction, Objective};
 
 use super::{Store, StoreError, meta_set};
 
@@ -18,8 +18,17 @@ const PARAMS_KEY: &str = "params";
 /// The fixed columns of `results_wide` (and `best_designs`, which adds `target`, `rank`,
 /// `score`), which no objective or parameter may shadow.
 const FIXED_COLUMNS: [&str; 11] = [
-    "result_id", "design_id", "hash", "feasible", "on_front", "evaluator", "runtime_s",
-    "created_at", "target", "rank", "score",
+    "result_id",
+    "design_id",
+    "hash",
+    "feasible",
+    "on_front",
+    "evaluator",
+    "runtime_s",
+    "created_at",
+    "target",
+    "rank",
+    "score",
 ];
 
 /// `name` as a SQL identifier: `"name"`, with inner quotes doubled.
@@ -46,9 +55,21 @@ fn view_sql(objectives: &[Objective], params: &[String]) -> Vec<String> {
         .collect();
     let param_columns: String = params
         .iter()
-        .map(|p| format!(",\n    json_extract(d.params, {}) AS {}", literal(&format!("$.{}", ident(p))), ident(p)))
+        .map(|p| {
+            format!(
+                ",\n    json_extract(d.params, {}) AS {}",
+                literal(&format!("$.{}", ident(p))),
+                ident(p)
+            )
+        })
         .collect();
-    let order = objectives.first().map_or("result_id".to_string(), |o| ident(&o.name));
+    // Best first in the first objective.
+    let order = objectives
+        .first()
+        .map_or("result_id".to_string(), |o| match o.direction {
+            Direction::Min => ident(&o.name),
+            Direction::Max => format!("{} DESC", ident(&o.name)),
+        });
     vec![
         format!(
             "CREATE VIEW results_wide AS\nSELECT r.id AS result_id, r.design_id, d.hash,{objective_columns}
@@ -87,20 +108,41 @@ ORDER BY at"
 }
 
 /// The views `sync_views` creates, dropped before they are made again.
-const VIEWS: [&str; 5] = ["results_wide", "pareto_front", "best_designs", "queue", "failures"];
+const VIEWS: [&str; 5] = [
+    "results_wide",
+    "pareto_front",
+    "best_designs",
+    "queue",
+    "failures",
+];
 
 impl Store {
     /// Drops and recreates, in one transaction, the views `results_wide`, `pareto_front`,
     /// `best_designs`, `queue` and `failures` for these objectives and parameters, and records
     /// both in `meta`. A name that would appear twice in `results_wide` or `best_designs` is
     /// refused with [`StoreError::DuplicateColumn`].
-    pub fn sync_views(&mut self, objectives: &[Objective], params: &[String]) -> Result<(), StoreError> {
+    pub fn sync_views(
+        &mut self,
+        objectives: &[Objective],
+        params: &[String],
+    ) -> Result<(), StoreError> {
         let mut seen: HashSet<&str> = FIXED_COLUMNS.into_iter().collect();
-        let names = objectives.iter().map(|o| o.name.as_str()).chain(params.iter().map(String::as_str));
+        let names = objectives
+            .iter()
+            .map(|o| o.name.as_str())
+            .chain(params.iter().map(String::as_str));
         for name in names {
             if !seen.insert(name) {
-                let view = if ["target", "rank", "score"].contains(&name) { "best_designs" } else { "results_wide" };
-                return Err(StoreError::DuplicateColumn { path: self.path.clone(), view, column: name.to_string() });
+                let view = if ["target", "rank", "score"].contains(&name) {
+                    "best_designs"
+                } else {
+                    "results_wide"
+                };
+                return Err(StoreError::DuplicateColumn {
+                    path: self.path.clone(),
+                    view,
+                    column: name.to_string(),
+                });
             }
         }
         let objectives_json = serde_json::to_string(objectives).expect("objectives serialize");
@@ -122,9 +164,170 @@ impl Store {
         let Some(text) = self.meta_get(OBJECTIVES_KEY)? else {
             return Ok(None);
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt {
-            path: self.path.clone(),
-            what: format!("meta {OBJECTIVES_KEY:?} is not a list of objectives: {e}"),
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("meta {OBJECTIVES_KEY:?} is not a list of objectives: {e}"),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::testing::{Rules, objectives, temp_store};
+    use crate::store::{InboxRow, InboxStatus, ResultId};
+
+    fn columns(store: &Store, view: &str) -> Vec<String> {
+        let stmt = store
+            .conn
+            .prepare(&format!("SELECT * FROM {view}"))
+            .unwrap();
+        stmt.column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn views_have_objective_and_parameter_columns() {
+        let (dir, mut store) = temp_store();
+        let objectives = objectives();
+        let params = vec!["x".to_string(), "kind".to_string()];
+        store.sync_views(&objectives, &params).unwrap();
+        store.sync_views(&objectives, &params).unwrap();
+        assert_eq!(store.objectives().unwrap(), Some(objectives.clone()));
+
+        let row = |x: i64, a: f64, status| InboxRow {
+            proposal_id: None,
+            design_id: None,
+            params: Some(json!({"x": x, "kind": "k"})),
+            metrics: Some(json!({"a": a, "b": 1.0})),
+            status,
+            error: Some("flow failed".into()),
+            evaluator: Some("test".into()),
+            runtime_s: None,
+            source: "test".into(),
+        };
+        store
+            .insert_inbox(&[
+                row(1, 5.0, InboxStatus::Ok),
+                row(2, 3.0, InboxStatus::Ok),
+                row(3, 1.0, InboxStatus::Failed),
+            ])
+            .unwrap();
+        store
+            .conn
+            .execute("INSERT INTO inbox (metrics) VALUES ('{}')", [])
+            .unwrap();
+        store.process_inbox(&Rules::new(), 100).unwrap();
+        store.refresh_front(&objectives).unwrap();
+        let target = store.sync_targets(&[("t".into(), json!({}))]).unwrap()[0].1;
+        store
+            .replace_target_ranks(target, &[(ResultId(1), 2.0), (ResultId(2), 1.0)])
+            .unwrap();
+
+        let wide = [
+            "result_id",
+            "design_id",
+            "hash",
+            "a",
+            "b",
+            "feasible",
+            "on_front",
+            "evaluator",
+            "runtime_s",
+            "created_at",
+            "x",
+            "kind",
+        ];
+        assert_eq!(columns(&store, "results_wide"), wide);
+        assert_eq!(columns(&store, "pareto_front"), wide);
+        assert_eq!(
+            columns(&store, "best_designs")[..4],
+            ["target", "rank", "score", "result_id"]
+        );
+        assert_eq!(columns(&store, "queue")[..3], ["id", "state", "origin"]);
+        assert_eq!(columns(&store, "failures")[..2], ["kind", "id"]);
+
+        let front: Vec<(i64, f64, i64)> = store
+            .conn
+            .prepare("SELECT result_id, a, x FROM pareto_front")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(front, [(2, 3.0, 2)]);
+        let best: Vec<(String, i64, i64)> = store
+            .conn
+            .prepare("SELECT target, rank, result_id FROM best_designs")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(best, [("t".into(), 1, 2), ("t".into(), 2, 1)]);
+        let failures: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT kind, reason FROM failures")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(failures[0], ("result".into(), "flow failed".into()));
+        assert_eq!(failures[1].0, "inbox");
+        assert!(failures[1].1.starts_with("unknown design"), "{failures:?}");
+
+        let sqlite3 = std::process::Command::new("sqlite3")
+            .arg(dir.path().join("store.db"))
+            .arg("SELECT result_id, a, x FROM pareto_front")
+            .output();
+        match sqlite3 {
+            Ok(out) => {
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2|3.0|2");
+            }
+            Err(e) => eprintln!("sqlite3 not run ({e}); skipped the command-line check"),
+        }
+    }
+
+    #[test]
+    fn odd_names_are_quoted_and_clashes_refused() {
+        let (_dir, mut store) = temp_store();
+        let mut objectives = objectives();
+        objectives[0].name = "lat\"ency 'ms'".into();
+        store.sync_views(&objectives, &["a.b".into()]).unwrap();
+        assert_eq!(columns(&store, "results_wide")[3], "lat\"ency 'ms'");
+        let err = store.sync_views(&objectives, &["hash".into()]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::DuplicateColumn {
+                    view: "results_wide",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = store.sync_views(&objectives, &["rank".into()]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::DuplicateColumn {
+                    view: "best_designs",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

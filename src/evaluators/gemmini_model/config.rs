@@ -304,8 +304,16 @@ mod tests {
     #[test]
     fn wrong_types_and_ranges_name_the_parameter_and_value() {
         for (name, value, needle) in [
-            ("mesh_rows", Value::Float(2.5), "mesh_rows must be an integer in 1..=65536. Got 2.5."),
-            ("tile_cols", Value::Int(0), "tile_cols must be an integer in 1..=65536. Got 0."),
+            (
+                "mesh_rows",
+                Value::Float(2.5),
+                "mesh_rows must be an integer in 1..=65536. Got 2.5.",
+            ),
+            (
+                "tile_cols",
+                Value::Int(0),
+                "tile_cols must be an integer in 1..=65536. Got 0.",
+            ),
             ("dataflow", Value::Str("RS".into()), "Got 'RS'."),
             ("clock_ps", Value::Float(f64::NAN), "clock_ps"),
             ("flatten", Value::Int(1), "flatten"),
