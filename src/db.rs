@@ -13,7 +13,9 @@ pub struct Db {
 
 impl Db {
     pub fn new(store: Store) -> Self {
-        Self { store: Arc::new(Mutex::new(store)) }
+        Self {
+            store: Arc::new(Mutex::new(store)),
+        }
     }
 
     /// Run `f` with the store on a blocking thread.
@@ -24,7 +26,9 @@ impl Db {
     {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
         })
         .await

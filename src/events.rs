@@ -7,18 +7,47 @@ use crate::store::{BatchId, ProposalId};
 pub enum Event {
     /// The store is migrated and the daemon is serving (systemd readiness is sent now).
     Ready,
-    BatchStarted { batch: BatchId, size: usize },
+    BatchStarted {
+        batch: BatchId,
+        size: usize,
+    },
     /// One evaluation ended: `ok` or failed with `error`.
-    Evaluated { batch: BatchId, proposal: ProposalId, ok: bool, error: Option<String> },
-    BatchFinished { batch: BatchId, done: usize, failed: usize, requeued: usize },
+    Evaluated {
+        batch: BatchId,
+        proposal: ProposalId,
+        ok: bool,
+        error: Option<String>,
+    },
+    BatchFinished {
+        batch: BatchId,
+        done: usize,
+        failed: usize,
+        requeued: usize,
+    },
     /// An ingest pass moved rows from the inbox.
-    Ingested { accepted: usize, rejected: usize },
+    Ingested {
+        accepted: usize,
+        rejected: usize,
+    },
     /// The front after new results: its size and hypervolume (`None` when no result is feasible).
-    Front { size: usize, hypervolume: Option<f64> },
-    Proposed { count: usize, exhausted: bool },
-    Refit { version: i64, n_results: usize },
-    Reloaded { targets: usize },
-    ReloadRejected { message: String },
+    Front {
+        size: usize,
+        hypervolume: Option<f64>,
+    },
+    Proposed {
+        count: usize,
+        exhausted: bool,
+    },
+    Refit {
+        version: i64,
+        n_results: usize,
+    },
+    Reloaded {
+        targets: usize,
+    },
+    ReloadRejected {
+        message: String,
+    },
 }
 
 /// The sending side; cloning is cheap. A send with no receiver is not an error.

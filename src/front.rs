@@ -16,7 +16,9 @@ pub fn reference_point(objectives: &[Objective], points: &[Vec<f64>]) -> Vec<f64
             Some(r) => o.minimized(r),
             None => {
                 let vals = points.iter().map(|p| o.minimized(p[j]));
-                let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+                let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                });
                 if !hi.is_finite() {
                     return 1.0;
                 }
@@ -34,23 +36,37 @@ pub fn hypervolume(objectives: &[Objective], points: &[Vec<f64>]) -> Option<f64>
     }
     let m = objectives.len();
     let reference = reference_point(objectives, points);
-    let flat: Vec<f64> =
-        points.iter().flat_map(|p| objectives.iter().zip(p).map(|(o, &v)| o.minimized(v))).collect();
+    let flat: Vec<f64> = points
+        .iter()
+        .flat_map(|p| objectives.iter().zip(p).map(|(o, &v)| o.minimized(v)))
+        .collect();
     Some(pareto::hypervolume(&flat, m, &reference))
 }
 
 /// After new results: recompute the front flags and every active target's ranking, in the
 /// store. Returns the front's size and hypervolume.
-pub fn refresh(store: &mut Store, config: &Config, targets: &[(TargetId, crate::config::Target)]) -> Result<(usize, Option<f64>), StoreError> {
+pub fn refresh(
+    store: &mut Store,
+    config: &Config,
+    targets: &[(TargetId, crate::config::Target)],
+) -> Result<(usize, Option<f64>), StoreError> {
     store.refresh_front(&config.objectives)?;
     let feasible = store.feasible_points(&config.objectives)?;
     for (id, target) in targets {
         let scores: Vec<_> = feasible
             .iter()
-            .filter_map(|p| target.score(&config.objectives, &p.values).map(|s| (p.result, s)))
+            .filter_map(|p| {
+                target
+                    .score(&config.objectives, &p.values)
+                    .map(|s| (p.result, s))
+            })
             .collect();
         store.replace_target_ranks(*id, &scores)?;
     }
-    let front: Vec<Vec<f64>> = store.front_points(&config.objectives)?.into_iter().map(|p| p.values).collect();
+    let front: Vec<Vec<f64>> = store
+        .front_points(&config.objectives)?
+        .into_iter()
+        .map(|p| p.values)
+        .collect();
     Ok((front.len(), hypervolume(&config.objectives, &front)))
 }

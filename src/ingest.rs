@@ -16,7 +16,10 @@ pub struct ConfigRules<'a> {
 
 impl<'a> ConfigRules<'a> {
     pub fn new(config: &'a Config) -> Self {
-        Self { config, required: config.required_metrics() }
+        Self {
+            config,
+            required: config.required_metrics(),
+        }
     }
 }
 
@@ -26,7 +29,10 @@ impl ResultRules for ConfigRules<'_> {
     }
 
     fn check_design(&self, params: &serde_json::Value) -> Result<Design, String> {
-        self.config.space.design_from_json(params).map_err(|e| e.to_string())
+        self.config
+            .space
+            .design_from_json(params)
+            .map_err(|e| e.to_string())
     }
 
     fn feasible(&self, metrics: &Metrics) -> bool {
@@ -45,14 +51,23 @@ pub struct IngestSummary {
 
 /// Process every NEW inbox row, then refresh the front and the target ranks if anything was
 /// accepted. Blocking.
-pub fn ingest_pass(store: &mut Store, config: &Config, targets: &[(TargetId, Target)]) -> Result<IngestSummary, StoreError> {
+pub fn ingest_pass(
+    store: &mut Store,
+    config: &Config,
+    targets: &[(TargetId, Target)],
+) -> Result<IngestSummary, StoreError> {
     let rules = ConfigRules::new(config);
     let mut summary = IngestSummary::default();
     loop {
         let report = store.process_inbox(&rules, 1000)?;
         let n = report.accepted + report.rejected.len();
         summary.accepted += report.accepted;
-        summary.rejected.extend(report.rejected.into_iter().map(|(id, reason)| (id.0, reason)));
+        summary.rejected.extend(
+            report
+                .rejected
+                .into_iter()
+                .map(|(id, reason)| (id.0, reason)),
+        );
         if n < 1000 {
             break;
         }
@@ -79,24 +94,47 @@ pub struct FileError {
 /// Rows are not validated here: the inbox does that, and rejects bad rows with the reason.
 pub fn read_results_file(path: &Path, config: &Config) -> Result<Vec<InboxRow>, FileError> {
     let file = path.display().to_string();
-    let fail = |line: usize, message: String| FileError { file: file.clone(), line, message };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(0, format!("cannot read the file: {e}")))?;
-    let is_json = path.extension().is_some_and(|e| e == "json" || e == "jsonl") || text.trim_start().starts_with(['[', '{']);
-    let source = format!("ingest:{}", path.file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned()));
+    let fail = |line: usize, message: String| FileError {
+        file: file.clone(),
+        line,
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(0, format!("cannot read the file: {e}")))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e == "json" || e == "jsonl")
+        || text.trim_start().starts_with(['[', '{']);
+    let source = format!(
+        "ingest:{}",
+        path.file_name()
+            .map_or(file.clone(), |n| n.to_string_lossy().into_owned())
+    );
     if is_json {
         let values: Vec<(usize, serde_json::Value)> = if text.trim_start().starts_with('[') {
-            let all: Vec<serde_json::Value> =
-                serde_json::from_str(&text).map_err(|e| fail(e.line(), format!("not a JSON array of result objects: {e}")))?;
-            all.into_iter().enumerate().map(|(i, v)| (i + 1, v)).collect()
+            let all: Vec<serde_json::Value> = serde_json::from_str(&text)
+                .map_err(|e| fail(e.line(), format!("not a JSON array of result objects: {e}")))?;
+            all.into_iter()
+                .enumerate()
+                .map(|(i, v)| (i + 1, v))
+                .collect()
         } else {
             let mut out = Vec::new();
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let v = serde_json::from_str(line).map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let v = serde_json::from_str(line)
+                    .map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
                 out.push((i + 1, v));
             }
             out
         };
-        values.into_iter().map(|(line, v)| json_row(v, &source).map_err(|m| fail(line, m))).collect()
+        values
+            .into_iter()
+            .map(|(line, v)| json_row(v, &source).map_err(|m| fail(line, m)))
+            .collect()
     } else {
         csv_rows(&text, config, &source).map_err(|(line, m)| fail(line, m))
     }
@@ -106,7 +144,8 @@ fn json_row(v: serde_json::Value, source: &str) -> Result<InboxRow, String> {
     let serde_json::Value::Object(mut o) = v else {
         return Err("expected a JSON object with params and metrics".into());
     };
-    let id = |o: &serde_json::Map<String, serde_json::Value>, k: &str| o.get(k).and_then(|v| v.as_i64());
+    let id =
+        |o: &serde_json::Map<String, serde_json::Value>, k: &str| o.get(k).and_then(|v| v.as_i64());
     Ok(InboxRow {
         proposal_id: id(&o, "proposal_id").map(crate::store::ProposalId),
         design_id: id(&o, "design_id").map(crate::store::DesignId),
@@ -114,7 +153,10 @@ fn json_row(v: serde_json::Value, source: &str) -> Result<InboxRow, String> {
         metrics: o.remove("metrics"),
         status: status(o.get("status").and_then(|s| s.as_str()).unwrap_or("ok"))?,
         error: o.get("error").and_then(|s| s.as_str()).map(str::to_string),
-        evaluator: o.get("evaluator").and_then(|s| s.as_str()).map(str::to_string),
+        evaluator: o
+            .get("evaluator")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
         runtime_s: o.get("runtime_s").and_then(|s| s.as_f64()),
         source: source.to_string(),
     })
@@ -124,7 +166,9 @@ fn status(text: &str) -> Result<InboxStatus, String> {
     match text.to_ascii_lowercase().as_str() {
         "ok" | "" => Ok(InboxStatus::Ok),
         "failed" | "fail" => Ok(InboxStatus::Failed),
-        other => Err(format!("status must be \"ok\" or \"failed\". Got {other:?}")),
+        other => Err(format!(
+            "status must be \"ok\" or \"failed\". Got {other:?}"
+        )),
     }
 }
 
@@ -150,14 +194,26 @@ fn csv_fields(line: &str) -> Vec<String> {
 }
 
 fn csv_rows(text: &str, config: &Config, source: &str) -> Result<Vec<InboxRow>, (usize, String)> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or((1, "the file is empty; expected a CSV header".to_string()))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or((1, "the file is empty; expected a CSV header".to_string()))?;
     let header = csv_fields(header);
     let mut rows = Vec::new();
     for (i, line) in lines {
         let fields = csv_fields(line);
         if fields.len() != header.len() {
-            return Err((i + 1, format!("expected {} fields as in the header, got {}", header.len(), fields.len())));
+            return Err((
+                i + 1,
+                format!(
+                    "expected {} fields as in the header, got {}",
+                    header.len(),
+                    fields.len()
+                ),
+            ));
         }
         let mut params = serde_json::Map::new();
         let mut metrics = serde_json::Map::new();
@@ -182,11 +238,17 @@ fn csv_rows(text: &str, config: &Config, source: &str) -> Result<Vec<InboxRow>, 
                 "design_id" => row.design_id = f.parse().ok().map(crate::store::DesignId),
                 name => {
                     if let Some(p) = config.space.param(name) {
-                        let v = p.parse_text(&f).map(|v| serde_json::to_value(v).expect("values serialize"));
+                        let v = p
+                            .parse_text(&f)
+                            .map(|v| serde_json::to_value(v).expect("values serialize"));
                         params.insert(name.to_string(), v.unwrap_or(serde_json::Value::String(f)));
                     } else if !f.is_empty() {
                         // A number, or the text as given, so the inbox can reject it with its reason.
-                        let v = f.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(serde_json::Value::Number);
+                        let v = f
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map(serde_json::Value::Number);
                         metrics.insert(name.to_string(), v.unwrap_or(serde_json::Value::String(f)));
                     }
                 }

@@ -12,64 +12,173 @@ fn every_config_error_class_names_file_line_and_field() {
     let cases: &[(&str, &str, &str, &str)] = &[
         // (what, find in the demo config, replace with, expected in the message)
         ("TOML syntax", "seed = 7", "seed = = 7", ":2:"),
-        ("unknown key", "seed = 7", "seed = 7\nsed = 8", "unknown field `sed`"),
-        ("wrong type", "batch_size = 8", "batch_size = \"eight\"", "schedule.batch_size"),
-        ("bad kind", "kind = \"pow2\"\nlow = 1\nhigh = 32\ndefault = 16\n[[space.params]]\nname = \"mesh_cols\"", "kind = \"power2\"\nlow = 1\nhigh = 32\ndefault = 16\n[[space.params]]\nname = \"mesh_cols\"", "space.params[0].kind"),
-        ("empty range", "low = 250\nhigh = 2000", "low = 2500\nhigh = 2000", "space.params[9].high"),
-        ("illegal default", "default = 1000", "default = 1025", "space.params[9].default"),
-        ("unknown name in a constraint", "\"acc_capacity_kib <= sp_capacity_kib\"", "\"acc_kib <= sp_capacity_kib\"", "unknown name 'acc_kib'"),
-        ("bad expression", "\"acc_capacity_kib <= sp_capacity_kib\"", "\"acc_capacity_kib <= \"", "space.constraints[3]"),
-        ("bad direction", "direction = \"min\"\nunit = \"ms\"", "direction = \"minimize\"\nunit = \"ms\"", "objectives[0].direction"),
-        ("objective not a metric", "name = \"latency_ms\"", "name = \"latency_s\"", "not a metric of the gemmini-model evaluator"),
-        ("bad cron", "cron = \"*/2 * * * * *\"", "cron = \"every night\"", "schedule.cron"),
-        ("target on no objective", "goals = { power_mw = 40.0 }", "goals = { power = 40.0 }", "targets[0].goals.power"),
-        ("bad evaluator setting", "workload = \"resnet50\"", "workload = \"resnet51\"", "workload"),
-        ("unknown evaluator", "name = \"gemmini-model\"", "name = \"gemini\"", "evaluator.name"),
-        ("duplicate parameter", "name = \"mesh_cols\"", "name = \"mesh_rows\"", "duplicate parameter name"),
-        ("bad runner", "parallel = 2", "parallel = 0", "runner.parallel"),
+        (
+            "unknown key",
+            "seed = 7",
+            "seed = 7\nsed = 8",
+            "unknown field `sed`",
+        ),
+        (
+            "wrong type",
+            "batch_size = 8",
+            "batch_size = \"eight\"",
+            "schedule.batch_size",
+        ),
+        (
+            "bad kind",
+            "kind = \"pow2\"\nlow = 1\nhigh = 32\ndefault = 16\n[[space.params]]\nname = \"mesh_cols\"",
+            "kind = \"power2\"\nlow = 1\nhigh = 32\ndefault = 16\n[[space.params]]\nname = \"mesh_cols\"",
+            "space.params[0].kind",
+        ),
+        (
+            "empty range",
+            "low = 250\nhigh = 2000",
+            "low = 2500\nhigh = 2000",
+            "space.params[9].high",
+        ),
+        (
+            "illegal default",
+            "default = 1000",
+            "default = 1025",
+            "space.params[9].default",
+        ),
+        (
+            "unknown name in a constraint",
+            "\"acc_capacity_kib <= sp_capacity_kib\"",
+            "\"acc_kib <= sp_capacity_kib\"",
+            "unknown name 'acc_kib'",
+        ),
+        (
+            "bad expression",
+            "\"acc_capacity_kib <= sp_capacity_kib\"",
+            "\"acc_capacity_kib <= \"",
+            "space.constraints[3]",
+        ),
+        (
+            "bad direction",
+            "direction = \"min\"\nunit = \"ms\"",
+            "direction = \"minimize\"\nunit = \"ms\"",
+            "objectives[0].direction",
+        ),
+        (
+            "objective not a metric",
+            "name = \"latency_ms\"",
+            "name = \"latency_s\"",
+            "not a metric of the gemmini-model evaluator",
+        ),
+        (
+            "bad cron",
+            "cron = \"*/2 * * * * *\"",
+            "cron = \"every night\"",
+            "schedule.cron",
+        ),
+        (
+            "target on no objective",
+            "goals = { power_mw = 40.0 }",
+            "goals = { power = 40.0 }",
+            "targets[0].goals.power",
+        ),
+        (
+            "bad evaluator setting",
+            "workload = \"resnet50\"",
+            "workload = \"resnet51\"",
+            "workload",
+        ),
+        (
+            "unknown evaluator",
+            "name = \"gemmini-model\"",
+            "name = \"gemini\"",
+            "evaluator.name",
+        ),
+        (
+            "duplicate parameter",
+            "name = \"mesh_cols\"",
+            "name = \"mesh_rows\"",
+            "duplicate parameter name",
+        ),
+        (
+            "bad runner",
+            "parallel = 2",
+            "parallel = 0",
+            "runner.parallel",
+        ),
     ];
     for (what, find, replace, expected) in cases {
         let fx = Fixture::new("[schedule]\ncron = \"*/2 * * * * *\"\nbatch_size = 8\n");
         let text = std::fs::read_to_string(fx.config_path()).unwrap();
         assert!(text.contains(find), "{what}: the base config has {find:?}");
         fx.write("config.toml", &text.replacen(find, replace, 1));
-        let out = run(&["check-config", fx.config_path().to_str().unwrap()], fx.dir.path());
+        let out = run(
+            &["check-config", fx.config_path().to_str().unwrap()],
+            fx.dir.path(),
+        );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{what}: {err}");
-        assert!(err.contains("config.toml:"), "{what}: names the file and line: {err}");
-        assert!(err.contains(expected), "{what}: expected {expected:?} in: {err}");
+        assert!(
+            err.contains("config.toml:"),
+            "{what}: names the file and line: {err}"
+        );
+        assert!(
+            err.contains(expected),
+            "{what}: expected {expected:?} in: {err}"
+        );
         let first = err.lines().next().unwrap();
         let loc: Vec<&str> = first.splitn(4, ':').collect();
-        assert!(loc[1].parse::<usize>().is_ok() && loc[2].parse::<usize>().is_ok(), "{what}: line and column: {first}");
+        assert!(
+            loc[1].parse::<usize>().is_ok() && loc[2].parse::<usize>().is_ok(),
+            "{what}: line and column: {first}"
+        );
     }
 }
 
 #[test]
 fn several_problems_are_all_reported() {
     let fx = Fixture::new("[schedule]\ncron = \"every night\"\nbatch_size = 0\n");
-    let out = run(&["check-config", fx.config_path().to_str().unwrap()], fx.dir.path());
+    let out = run(
+        &["check-config", fx.config_path().to_str().unwrap()],
+        fx.dir.path(),
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(err.contains("schedule.cron") && err.contains("schedule.batch_size"), "{err}");
+    assert!(
+        err.contains("schedule.cron") && err.contains("schedule.batch_size"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 2, "{err}");
 }
 
 #[test]
 fn a_broken_drop_in_file_is_named() {
     let fx = Fixture::new("[schedule]\ncron = \"*/2 * * * * *\"\n");
-    fx.write("targets.d/x.toml", "[[targets]]\nname = \"x\"\nbounds = { area_mm2 = { most = 1 } }\n");
-    let out = run(&["check-config", fx.config_path().to_str().unwrap()], fx.dir.path());
+    fx.write(
+        "targets.d/x.toml",
+        "[[targets]]\nname = \"x\"\nbounds = { area_mm2 = { most = 1 } }\n",
+    );
+    let out = run(
+        &["check-config", fx.config_path().to_str().unwrap()],
+        fx.dir.path(),
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(err.contains("x.toml:3:") && err.contains("unknown field `most`"), "{err}");
+    assert!(
+        err.contains("x.toml:3:") && err.contains("unknown field `most`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_valid_config_is_summarized() {
     let fx = Fixture::new("[schedule]\ncron = \"0 22 * * Mon-Fri\"\n");
-    let out = run(&["check-config", fx.config_path().to_str().unwrap()], fx.dir.path());
+    let out = run(
+        &["check-config", fx.config_path().to_str().unwrap()],
+        fx.dir.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("11 parameters (9 hw, 2 eda)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("11 parameters (9 hw, 2 eda)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -81,17 +190,41 @@ fn evaluate_prints_the_default_and_names_bad_overrides() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Gemmini's default on ResNet-50 (PORTING §3.9): 24.170128 ms.
-    assert!((v["metrics"]["latency_ms"].as_f64().unwrap() - 24.170128).abs() < 1e-5, "{v}");
+    assert!(
+        (v["metrics"]["latency_ms"].as_f64().unwrap() - 24.170128).abs() < 1e-5,
+        "{v}"
+    );
 
-    let out = run(&["evaluate", "--config", cfg, "--set", "mesh_rows=3"], fx.dir.path());
+    let out = run(
+        &["evaluate", "--config", cfg, "--set", "mesh_rows=3"],
+        fx.dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--set mesh_rows=3: expected one of 1, 2, 4, 8, 16, 32"), "{}", stderr(&out));
-    let out = run(&["evaluate", "--config", cfg, "--set", "mesh_rows=8"], fx.dir.path());
+    assert!(
+        stderr(&out).contains("--set mesh_rows=3: expected one of 1, 2, 4, 8, 16, 32"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &["evaluate", "--config", cfg, "--set", "mesh_rows=8"],
+        fx.dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("mesh_rows * tile_rows == mesh_cols * tile_cols"), "{}", stderr(&out));
-    let out = run(&["evaluate", "--config", cfg, "--set", "speed=8"], fx.dir.path());
+    assert!(
+        stderr(&out).contains("mesh_rows * tile_rows == mesh_cols * tile_cols"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &["evaluate", "--config", cfg, "--set", "speed=8"],
+        fx.dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("'speed' is not a parameter"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'speed' is not a parameter"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -103,22 +236,59 @@ fn ingest_keeps_good_rows_and_rejects_bad_ones_with_reasons() {
     );
     fx.write("results.csv", &csv);
     let cfg = fx.config_path();
-    let out = run(&["ingest", "--config", cfg.to_str().unwrap(), fx.path("results.csv").to_str().unwrap()], fx.dir.path());
+    let out = run(
+        &[
+            "ingest",
+            "--config",
+            cfg.to_str().unwrap(),
+            fx.path("results.csv").to_str().unwrap(),
+        ],
+        fx.dir.path(),
+    );
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("4 rows read, 2 accepted, 2 rejected"), "{err}");
     assert!(err.contains("power_mw"), "NaN is named: {err}");
-    assert!(err.contains("clock_ps = 810"), "an illegal value is named: {err}");
-    assert_eq!(fx.count("SELECT count(*) FROM results WHERE status = 'OK'"), 2);
+    assert!(
+        err.contains("clock_ps = 810"),
+        "an illegal value is named: {err}"
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM results WHERE status = 'OK'"),
+        2
+    );
     // Ingesting the same file again adds nothing: the good rows are duplicates now.
-    let out = run(&["ingest", "--config", cfg.to_str().unwrap(), fx.path("results.csv").to_str().unwrap()], fx.dir.path());
-    assert!(stderr(&out).contains("0 accepted, 4 rejected"), "{}", stderr(&out));
+    let out = run(
+        &[
+            "ingest",
+            "--config",
+            cfg.to_str().unwrap(),
+            fx.path("results.csv").to_str().unwrap(),
+        ],
+        fx.dir.path(),
+    );
+    assert!(
+        stderr(&out).contains("0 accepted, 4 rejected"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fx.count("SELECT count(*) FROM results"), 2);
 
-    let out = run(&["best", "--config", cfg.to_str().unwrap(), "--csv"], fx.dir.path());
+    let out = run(
+        &["best", "--config", cfg.to_str().unwrap(), "--csv"],
+        fx.dir.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).lines().count(), 3, "a header and the 2 front designs: {}", stdout(&out));
-    let out = run(&["status", "--config", cfg.to_str().unwrap(), "--json"], fx.dir.path());
+    assert_eq!(
+        stdout(&out).lines().count(),
+        3,
+        "a header and the 2 front designs: {}",
+        stdout(&out)
+    );
+    let out = run(
+        &["status", "--config", cfg.to_str().unwrap(), "--json"],
+        fx.dir.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["front"]["size"], 2);
     assert_eq!(v["results"]["rejected"], 6);
@@ -141,7 +311,11 @@ fn slow_flow(fx: &Fixture) {
         "flow.sh",
         "#!/bin/sh\nsleep 1\necho '{\"latency_ms\": '$1', \"power_mw\": '$2', \"area_mm2\": 0.1}'\n",
     );
-    std::fs::set_permissions(fx.path("flow.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        fx.path("flow.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(fx.config_path()).unwrap();
     let text = replace_section(
         &text,
@@ -154,16 +328,26 @@ fn slow_flow(fx: &Fixture) {
 
 #[test]
 fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
-    let fx = Fixture::new("[schedule]\ncron = \"* * * * * *\"\nbatch_size = 4\nqueue_depth = 8\npoll_s = 0.2\n");
+    let fx = Fixture::new(
+        "[schedule]\ncron = \"* * * * * *\"\nbatch_size = 4\nqueue_depth = 8\npoll_s = 0.2\n",
+    );
     slow_flow(&fx);
     let cfg = fx.config_path();
     let start = |fx: &Fixture| {
-        Daemon(bin().args(["daemon", "--config", cfg.to_str().unwrap()]).current_dir(fx.dir.path()).spawn().unwrap())
+        Daemon(
+            bin()
+                .args(["daemon", "--config", cfg.to_str().unwrap()])
+                .current_dir(fx.dir.path())
+                .spawn()
+                .unwrap(),
+        )
     };
     let mut child = start(&fx);
     // Wait until evaluations are running, then stop the daemon mid-batch.
     let t0 = Instant::now();
-    while !(fx.store_path().exists() && fx.count("SELECT count(*) FROM proposals WHERE state = 'RUNNING'") > 0) {
+    while !(fx.store_path().exists()
+        && fx.count("SELECT count(*) FROM proposals WHERE state = 'RUNNING'") > 0)
+    {
         assert!(t0.elapsed() < Duration::from_secs(30), "a batch started");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -171,9 +355,18 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
     let t1 = Instant::now();
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "exit 0 on SIGTERM");
-    assert!(t1.elapsed() < Duration::from_secs(10), "stopped within seconds");
-    assert_eq!(fx.count("SELECT count(*) FROM proposals WHERE state IN ('DISPATCHED', 'RUNNING')"), 0);
-    let integrity: String = fx.sql().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert!(
+        t1.elapsed() < Duration::from_secs(10),
+        "stopped within seconds"
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM proposals WHERE state IN ('DISPATCHED', 'RUNNING')"),
+        0
+    );
+    let integrity: String = fx
+        .sql()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
     let before = fx.count("SELECT count(*) FROM results");
 
@@ -181,7 +374,10 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
     let mut child = start(&fx);
     let t0 = Instant::now();
     while fx.count("SELECT count(*) FROM results") < before + 4 {
-        assert!(t0.elapsed() < Duration::from_secs(40), "the restarted daemon ran a batch");
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "the restarted daemon ran a batch"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
@@ -191,5 +387,8 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
         fx.count("SELECT count(DISTINCT proposal_id) FROM results"),
         "one result per proposal"
     );
-    assert_eq!(fx.count("SELECT count(*) FROM results"), fx.count("SELECT count(*) FROM proposals WHERE state IN ('DONE', 'FAILED')"));
+    assert_eq!(
+        fx.count("SELECT count(*) FROM results"),
+        fx.count("SELECT count(*) FROM proposals WHERE state IN ('DONE', 'FAILED')")
+    );
 }

@@ -28,7 +28,10 @@ impl BestCmd {
         let rows = match &self.target {
             None => {
                 let first = &config.objectives[0].name;
-                store.select(&format!("SELECT * FROM pareto_front ORDER BY \"{first}\" LIMIT ?1"), &[&limit])?
+                store.select(
+                    &format!("SELECT * FROM pareto_front ORDER BY \"{first}\" LIMIT ?1"),
+                    &[&limit],
+                )?
             }
             Some(name) => {
                 if !config.targets.iter().any(|t| &t.name == name) {
@@ -36,15 +39,30 @@ impl BestCmd {
                     return Err(Failure::usage(format!(
                         "--target {name}: no such target in {} (targets: {}).",
                         config.file.display(),
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     )));
                 }
-                store.select("SELECT * FROM best_designs WHERE target = ?1 ORDER BY rank LIMIT ?2", &[name as &dyn rusqlite::ToSql, &limit])?
+                store.select(
+                    "SELECT * FROM best_designs WHERE target = ?1 ORDER BY rank LIMIT ?2",
+                    &[name as &dyn rusqlite::ToSql, &limit],
+                )?
             }
         };
-        let rows = Rows { columns: rows.0, rows: rows.1 };
+        let rows = Rows {
+            columns: rows.0,
+            rows: rows.1,
+        };
         if rows.rows.is_empty() && !self.format.json {
-            eprintln!("No feasible result yet{}: the front is empty.", self.target.as_ref().map_or(String::new(), |t| format!(" for target '{t}'")));
+            eprintln!(
+                "No feasible result yet{}: the front is empty.",
+                self.target
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" for target '{t}'"))
+            );
             return Ok(());
         }
         self.format.print(&rows);

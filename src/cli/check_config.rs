@@ -22,8 +22,14 @@ impl CheckConfigCmd {
             config.file.display(),
             s.name,
             s.params.len(),
-            s.params.iter().filter(|p| p.layer == crate::space::Layer::Hw).count(),
-            s.params.iter().filter(|p| p.layer == crate::space::Layer::Eda).count(),
+            s.params
+                .iter()
+                .filter(|p| p.layer == crate::space::Layer::Hw)
+                .count(),
+            s.params
+                .iter()
+                .filter(|p| p.layer == crate::space::Layer::Eda)
+                .count(),
             s.constraints.len(),
             s.grid_size(),
             config.objectives.len(),

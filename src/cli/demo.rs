@@ -25,10 +25,14 @@ const DEMO_CONFIG: &str = include_str!("demo.toml");
 
 impl DemoCmd {
     pub fn run(self) -> CmdResult {
-        let dir = self.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("diffuse-dse-demo-{}", std::process::id())));
-        std::fs::create_dir_all(&dir).map_err(|e| Failure::runtime(format!("cannot create {}: {e}", dir.display())))?;
+        let dir = self.dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("diffuse-dse-demo-{}", std::process::id()))
+        });
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::runtime(format!("cannot create {}: {e}", dir.display())))?;
         let file = dir.join("config.toml");
-        std::fs::write(&file, DEMO_CONFIG).map_err(|e| Failure::runtime(format!("cannot write {}: {e}", file.display())))?;
+        std::fs::write(&file, DEMO_CONFIG)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", file.display())))?;
         let config = Config::load(&file)?;
         logging::init(config.log_level.as_deref());
         let store_path = config.store_path.clone();
@@ -52,17 +56,27 @@ impl DemoCmd {
                 let mut stop = Some(stop_tx);
                 while let Ok(e) = rx.recv().await {
                     match e {
-                        Event::BatchStarted { batch, size } => eprintln!("batch {}: evaluating {size} designs", batch.0),
-                        Event::BatchFinished { batch, done, failed, .. } => {
+                        Event::BatchStarted { batch, size } => {
+                            eprintln!("batch {}: evaluating {size} designs", batch.0)
+                        }
+                        Event::BatchFinished {
+                            batch,
+                            done,
+                            failed,
+                            ..
+                        } => {
                             eprintln!("batch {}: {done} done, {failed} failed", batch.0);
                         }
                         Event::Front { size, hypervolume } => {
-                            eprintln!("        front: {size} designs, hypervolume {:.1}", hypervolume.unwrap_or(0.0));
+                            eprintln!(
+                                "        front: {size} designs, hypervolume {:.1}",
+                                hypervolume.unwrap_or(0.0)
+                            );
                             finished += 1;
-                            if finished >= batches {
-                                if let Some(tx) = stop.take() {
-                                    let _ = tx.send(());
-                                }
+                            if finished >= batches
+                                && let Some(tx) = stop.take()
+                            {
+                                let _ = tx.send(());
                             }
                         }
                         _ => {}
@@ -89,8 +103,14 @@ impl DemoCmd {
         )?;
         println!("\nThe Pareto front (best 15 by latency):\n");
         println!("{}", super::table::Rows { columns, rows }.table());
-        println!("\nQuery it yourself:\n  sqlite3 -header -column {} 'SELECT * FROM pareto_front'", store_path.display());
-        println!("  sqlite3 -header -column {} \"SELECT * FROM best_designs WHERE target = 'edge' LIMIT 5\"", store_path.display());
+        println!(
+            "\nQuery it yourself:\n  sqlite3 -header -column {} 'SELECT * FROM pareto_front'",
+            store_path.display()
+        );
+        println!(
+            "  sqlite3 -header -column {} \"SELECT * FROM best_designs WHERE target = 'edge' LIMIT 5\"",
+            store_path.display()
+        );
         Ok(())
     }
 }

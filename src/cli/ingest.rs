@@ -34,7 +34,9 @@ impl IngestCmd {
             self.file.display(),
             summary.accepted,
             summary.rejected.len(),
-            summary.front.map_or(String::new(), |(size, _)| format!("; the front has {size} designs"))
+            summary.front.map_or(String::new(), |(size, _)| format!(
+                "; the front has {size} designs"
+            ))
         );
         Ok(())
     }

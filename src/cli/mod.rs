@@ -29,11 +29,17 @@ pub struct Failure {
 impl Failure {
     /// Bad input from the user (a config, a flag, a file): exit status 2.
     pub fn usage(message: impl ToString) -> Self {
-        Self { code: 2, message: message.to_string() }
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
     }
     /// Something went wrong while working: exit status 1.
     pub fn runtime(message: impl ToString) -> Self {
-        Self { code: 1, message: message.to_string() }
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -56,7 +62,12 @@ pub type CmdResult = Result<(), Failure>;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArg {
     /// The config file.
-    #[arg(long, short = 'c', env = "DIFFUSE_DSE_CONFIG", default_value = "/etc/diffuse-dse/config.toml")]
+    #[arg(
+        long,
+        short = 'c',
+        env = "DIFFUSE_DSE_CONFIG",
+        default_value = "/etc/diffuse-dse/config.toml"
+    )]
     pub config: PathBuf,
 }
 
@@ -117,5 +128,8 @@ pub fn main() -> i32 {
 
 /// A tokio runtime for a command that needs one.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
 }

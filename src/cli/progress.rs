@@ -12,7 +12,13 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(label: impl Into<String>, total: usize) -> Self {
-        Self { tty: std::io::stderr().is_terminal(), total, done: 0, failed: 0, label: label.into() }
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            total,
+            done: 0,
+            failed: 0,
+            label: label.into(),
+        }
     }
 
     /// One evaluation finished.
@@ -24,9 +30,16 @@ impl Progress {
         }
         let n = self.done + self.failed;
         let width = 30;
-        let filled = if self.total == 0 { width } else { n * width / self.total };
-        let bar = format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled.min(width)));
-        let line = format!("{} {bar} {n}/{} evaluated, {} failed", self.label, self.total, self.failed);
+        let filled = (n * width).checked_div(self.total).unwrap_or(width);
+        let bar = format!(
+            "[{}{}]",
+            "#".repeat(filled),
+            ".".repeat(width - filled.min(width))
+        );
+        let line = format!(
+            "{} {bar} {n}/{} evaluated, {} failed",
+            self.label, self.total, self.failed
+        );
         let mut err = std::io::stderr();
         if self.tty {
             let _ = write!(err, "\r{line}");
@@ -34,7 +47,11 @@ impl Progress {
                 let _ = writeln!(err);
             }
         } else {
-            let _ = writeln!(err, "{line}{}", error.map_or(String::new(), |e| format!(" (last failure: {e})")));
+            let _ = writeln!(
+                err,
+                "{line}{}",
+                error.map_or(String::new(), |e| format!(" (last failure: {e})"))
+            );
         }
         let _ = err.flush();
     }

@@ -22,7 +22,11 @@ impl StatusCmd {
         let store = Store::open_read_only(&config.store_path)?;
         let counts = store.state_counts()?;
         let model = store.latest_model()?;
-        let front: Vec<Vec<f64>> = store.front_points(&config.objectives)?.into_iter().map(|p| p.values).collect();
+        let front: Vec<Vec<f64>> = store
+            .front_points(&config.objectives)?
+            .into_iter()
+            .map(|p| p.values)
+            .collect();
         let hv = crate::front::hypervolume(&config.objectives, &front);
         let next = config.schedule.cron.next_after(chrono::Utc::now());
         let results = store.result_counts()?;
@@ -45,23 +49,37 @@ impl StatusCmd {
                 "next_batch": next.map(|t| t.to_rfc3339()),
                 "front": { "size": front.len(), "hypervolume": hv },
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("status serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("status serializes")
+            );
             return Ok(());
         }
         println!("store       {}", config.store_path.display());
         println!(
             "proposals   {}",
-            states.iter().map(|s| format!("{} {}", s.as_str().to_lowercase(), count(*s))).collect::<Vec<_>>().join(", ")
+            states
+                .iter()
+                .map(|s| format!("{} {}", s.as_str().to_lowercase(), count(*s)))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        println!("results     {} ok, {} failed, {} rejected rows", results.ok, results.failed, results.rejected);
+        println!(
+            "results     {} ok, {} failed, {} rejected rows",
+            results.ok, results.failed, results.rejected
+        );
         match &model {
-            Some(m) => println!("model       v{} ({}, fitted on {} results, {})", m.version.0, m.model.kind, m.model.n_results, m.created_at),
+            Some(m) => println!(
+                "model       v{} ({}, fitted on {} results, {})",
+                m.version.0, m.model.kind, m.model.n_results, m.created_at
+            ),
             None => println!("model       none yet"),
         }
         match next {
             Some(t) => println!(
                 "next batch  {} ({}, '{}', {} designs)",
-                t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %Z"),
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S %Z"),
                 humanize((t - chrono::Utc::now()).num_seconds()),
                 config.schedule.cron.text,
                 config.schedule.batch_size

@@ -25,30 +25,75 @@ fn format_real(x: f64) -> String {
     }
     let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
     let s = format!("{x:.digits$}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 impl Rows {
     /// An aligned table for a person.
     pub fn table(&self) -> String {
-        let cells: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(text).collect()).collect();
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(text).collect())
+            .collect();
         let widths: Vec<usize> = (0..self.columns.len())
-            .map(|j| cells.iter().map(|r| r[j].chars().count()).chain([self.columns[j].len()]).max().unwrap_or(0))
+            .map(|j| {
+                cells
+                    .iter()
+                    .map(|r| r[j].chars().count())
+                    .chain([self.columns[j].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let line = |r: &[String]| {
-            r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+            r.iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
         };
         let mut out = vec![line(&self.columns)];
-        out.push(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        out.push(
+            widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
         out.extend(cells.iter().map(|r| line(r)));
         out.join("\n")
     }
 
     pub fn csv(&self) -> String {
-        let quote = |s: String| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s };
-        let mut out = vec![self.columns.iter().cloned().map(quote).collect::<Vec<_>>().join(",")];
+        let quote = |s: String| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s
+            }
+        };
+        let mut out = vec![
+            self.columns
+                .iter()
+                .cloned()
+                .map(quote)
+                .collect::<Vec<_>>()
+                .join(","),
+        ];
         for r in &self.rows {
-            out.push(r.iter().map(|v| quote(text(v))).collect::<Vec<_>>().join(","));
+            out.push(
+                r.iter()
+                    .map(|v| quote(text(v)))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
         }
         out.join("\n")
     }
@@ -60,7 +105,9 @@ impl Rows {
                 let j = match v {
                     Sql::Null => serde_json::Value::Null,
                     Sql::Integer(i) => (*i).into(),
-                    Sql::Real(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
+                    Sql::Real(x) => {
+                        serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
+                    }
                     Sql::Text(s) => s.clone().into(),
                     Sql::Blob(b) => format!("<{} bytes>", b.len()).into(),
                 };
@@ -86,7 +133,10 @@ pub struct Format {
 impl Format {
     pub fn print(self, rows: &Rows) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&rows.json()).expect("rows serialize"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows.json()).expect("rows serialize")
+            );
         } else if self.csv {
             println!("{}", rows.csv());
         } else {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::raw::{RawConfig, RawEvaluator, RawTarget, RawTargetFile, S};
 use super::{
-    Bound, Config, Cron, DROP_IN_DIR, ModelConfig, Problem, ProposerKind, RunnerConfig, RunnerKind, ScheduleConfig,
-    SourceStamp, Target, Zone, space_check,
+    Bound, Config, Cron, DROP_IN_DIR, ModelConfig, Problem, ProposerKind, RunnerConfig, RunnerKind,
+    ScheduleConfig, SourceStamp, Target, Zone, space_check,
 };
 use crate::evaluators::EvaluatorConfig;
 use crate::space::{Direction, Objective};
@@ -25,7 +25,15 @@ pub struct Located {
 
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}: {}", self.file.display(), self.line, self.column, self.field, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.field,
+            self.message
+        )
     }
 }
 
@@ -33,13 +41,20 @@ impl fmt::Display for Located {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}: cannot read the config file: {source}. Check the path (or pass --config FILE).", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}", lines(.0))]
     Invalid(Vec<Located>),
 }
 
 fn lines(problems: &[Located]) -> String {
-    problems.iter().map(Located::to_string).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(Located::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `(line, column)`, both from 1, of a byte offset.
@@ -56,7 +71,13 @@ fn locate(file: &Path, text: &str, problems: Vec<Problem>) -> Vec<Located> {
         .into_iter()
         .map(|p| {
             let (line, column) = p.span.map_or((1, 1), |s| line_col(text, s.start));
-            Located { file: file.to_path_buf(), line, column, field: p.field, message: p.message }
+            Located {
+                file: file.to_path_buf(),
+                line,
+                column,
+                field: p.field,
+                message: p.message,
+            }
         })
         .collect()
 }
@@ -80,7 +101,12 @@ fn key_path_at(text: &str, offset: usize) -> String {
     }
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or("");
-    let key = line.split('=').next().filter(|_| line.contains('=')).map(str::trim).unwrap_or("");
+    let key = line
+        .split('=')
+        .next()
+        .filter(|_| line.contains('='))
+        .map(str::trim)
+        .unwrap_or("");
     match (table.is_empty(), key.is_empty() || key.starts_with('[')) {
         (true, true) => "(top level)".into(),
         (true, false) => key.into(),
@@ -110,7 +136,10 @@ fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, C
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The config file, the drop-in folder and each drop-in `*.toml`, sorted.
@@ -158,8 +187,12 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
 
     let space = space_check::space(&raw.space, &mut problems);
     let objectives = objectives(&raw, &mut problems);
-    let outcome_constraints =
-        space_check::expressions(&raw.outcome_constraints, "outcome_constraints", None, &mut problems);
+    let outcome_constraints = space_check::expressions(
+        &raw.outcome_constraints,
+        "outcome_constraints",
+        None,
+        &mut problems,
+    );
     let evaluator = evaluator(raw.evaluator.as_ref(), &dir, space.as_ref(), &mut problems);
     if let Some(ev) = &evaluator {
         check_metrics(ev, &objectives, &raw, &mut problems);
@@ -167,16 +200,30 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
     let mut targets = Vec::new();
     let object_names: BTreeSet<String> = objectives.iter().map(|o| o.name.clone()).collect();
     for (i, t) in raw.targets.iter().enumerate() {
-        if let Some(t) = target(t, &format!("targets[{i}]"), &object_names, &file, &mut problems) {
+        if let Some(t) = target(
+            t,
+            &format!("targets[{i}]"),
+            &object_names,
+            &file,
+            &mut problems,
+        ) {
             targets.push(t);
         }
     }
     let schedule = schedule(&raw, &mut problems);
     let runner = runner(&raw, &dir, &mut problems);
-    let model = model(&raw, space.as_ref().map_or(0, |s| s.params.len()), &mut problems);
+    let model = model(
+        &raw,
+        space.as_ref().map_or(0, |s| s.params.len()),
+        &mut problems,
+    );
     let seed = match &raw.seed {
         Some(s) if *s.get_ref() < 0 => {
-            problems.push(Problem::new("seed", Some(s.span()), format!("must be a whole number >= 0. Got {}.", s.get_ref())));
+            problems.push(Problem::new(
+                "seed",
+                Some(s.span()),
+                format!("must be a whole number >= 0. Got {}.", s.get_ref()),
+            ));
             0
         }
         Some(s) => *s.get_ref() as u64,
@@ -206,7 +253,13 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
         let text = match read(&path) {
             Ok(t) => t,
             Err(e) => {
-                located.push(Located { file: path.clone(), line: 1, column: 1, field: "(file)".into(), message: e.to_string() });
+                located.push(Located {
+                    file: path.clone(),
+                    line: 1,
+                    column: 1,
+                    field: "(file)".into(),
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -216,7 +269,13 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
             Ok(raw) => {
                 let mut problems = Vec::new();
                 for (i, t) in raw.targets.iter().enumerate() {
-                    if let Some(t) = target(t, &format!("targets[{i}]"), &object_names, &path, &mut problems) {
+                    if let Some(t) = target(
+                        t,
+                        &format!("targets[{i}]"),
+                        &object_names,
+                        &path,
+                        &mut problems,
+                    ) {
                         targets.push(t);
                     }
                 }
@@ -292,14 +351,21 @@ fn objectives(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Objective> {
             problems.push(Problem::new(
                 format!("{field}.name"),
                 Some(r.name.span()),
-                format!("duplicate objective '{}'; each metric is optimized once.", r.name.get_ref()),
+                format!(
+                    "duplicate objective '{}'; each metric is optimized once.",
+                    r.name.get_ref()
+                ),
             ));
             continue;
         }
         if let Some(rf) = &r.reference
             && !rf.get_ref().is_finite()
         {
-            problems.push(Problem::new(format!("{field}.ref"), Some(rf.span()), format!("expected a finite number. Got {}.", rf.get_ref())));
+            problems.push(Problem::new(
+                format!("{field}.ref"),
+                Some(rf.span()),
+                format!("expected a finite number. Got {}.", rf.get_ref()),
+            ));
             continue;
         }
         out.push(Objective {
@@ -313,17 +379,29 @@ fn objectives(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Objective> {
         problems.push(Problem::new(
             "objectives",
             Some(raw.objectives[4].span()),
-            format!("at most 4 objectives are supported (exact hypervolume). Got {}.", out.len()),
+            format!(
+                "at most 4 objectives are supported (exact hypervolume). Got {}.",
+                out.len()
+            ),
         ));
     }
     out
 }
 
-fn evaluator(raw: Option<&RawEvaluator>, dir: &Path, space: Option<&crate::space::Space>, problems: &mut Vec<Problem>) -> Option<EvaluatorConfig> {
+fn evaluator(
+    raw: Option<&RawEvaluator>,
+    dir: &Path,
+    space: Option<&crate::space::Space>,
+    problems: &mut Vec<Problem>,
+) -> Option<EvaluatorConfig> {
     let name = raw.and_then(|r| r.name.as_ref());
-    let (name_text, span) = name.map_or(("gemmini-model", None), |n| (n.get_ref().as_str(), Some(n.span())));
-    let config = match name_text {
-        "gemmini-model" => EvaluatorConfig::gemmini(raw.and_then(|r| r.gemmini_model.clone()), dir, problems),
+    let (name_text, span) = name.map_or(("gemmini-model", None), |n| {
+        (n.get_ref().as_str(), Some(n.span()))
+    });
+    match name_text {
+        "gemmini-model" => {
+            EvaluatorConfig::gemmini(raw.and_then(|r| r.gemmini_model.clone()), dir, problems)
+        }
         "synthetic" => Some(EvaluatorConfig::Synthetic),
         "command" => {
             let params = space.map(|s| s.names()).unwrap_or_default();
@@ -337,11 +415,15 @@ fn evaluator(raw: Option<&RawEvaluator>, dir: &Path, space: Option<&crate::space
             ));
             None
         }
-    };
-    config
+    }
 }
 
-fn check_metrics(ev: &EvaluatorConfig, objectives: &[Objective], raw: &RawConfig, problems: &mut Vec<Problem>) {
+fn check_metrics(
+    ev: &EvaluatorConfig,
+    objectives: &[Objective],
+    raw: &RawConfig,
+    problems: &mut Vec<Problem>,
+) {
     let known = ev.metrics();
     if known.is_empty() {
         return;
@@ -351,7 +433,12 @@ fn check_metrics(ev: &EvaluatorConfig, objectives: &[Objective], raw: &RawConfig
             problems.push(Problem::new(
                 "objectives.name",
                 Some(r.get_ref().name.span()),
-                format!("'{}' is not a metric of the {} evaluator (it reports: {}).", o.name, ev.name(), known.join(", ")),
+                format!(
+                    "'{}' is not a metric of the {} evaluator (it reports: {}).",
+                    o.name,
+                    ev.name(),
+                    known.join(", ")
+                ),
             ));
         }
     }
@@ -362,17 +449,31 @@ fn check_metrics(ev: &EvaluatorConfig, objectives: &[Objective], raw: &RawConfig
             problems.push(Problem::new(
                 format!("outcome_constraints[{i}]"),
                 Some(c.span()),
-                format!("'{unknown}' is not a metric of the {} evaluator (it reports: {}).", ev.name(), known.join(", ")),
+                format!(
+                    "'{unknown}' is not a metric of the {} evaluator (it reports: {}).",
+                    ev.name(),
+                    known.join(", ")
+                ),
             ));
         }
     }
 }
 
-fn target(t: &S<RawTarget>, field: &str, objectives: &BTreeSet<String>, file: &Path, problems: &mut Vec<Problem>) -> Option<Target> {
+fn target(
+    t: &S<RawTarget>,
+    field: &str,
+    objectives: &BTreeSet<String>,
+    file: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<Target> {
     let r = t.get_ref();
     let before = problems.len();
     if r.name.get_ref().trim().is_empty() || r.name.get_ref().len() > 100 {
-        problems.push(Problem::new(format!("{field}.name"), Some(r.name.span()), "expected a non-empty name of at most 100 characters."));
+        problems.push(Problem::new(
+            format!("{field}.name"),
+            Some(r.name.span()),
+            "expected a non-empty name of at most 100 characters.",
+        ));
     }
     if r.goals.is_empty() && r.bounds.is_empty() {
         problems.push(Problem::new(
@@ -385,9 +486,17 @@ fn target(t: &S<RawTarget>, field: &str, objectives: &BTreeSet<String>, file: &P
     let mut goals = std::collections::BTreeMap::new();
     for (name, v) in &r.goals {
         if !objectives.contains(name) {
-            problems.push(Problem::new(format!("{field}.goals.{name}"), Some(v.span()), format!("is not an objective (objectives: {}).", known())));
+            problems.push(Problem::new(
+                format!("{field}.goals.{name}"),
+                Some(v.span()),
+                format!("is not an objective (objectives: {}).", known()),
+            ));
         } else if !v.get_ref().is_finite() {
-            problems.push(Problem::new(format!("{field}.goals.{name}"), Some(v.span()), format!("expected a finite number. Got {}.", v.get_ref())));
+            problems.push(Problem::new(
+                format!("{field}.goals.{name}"),
+                Some(v.span()),
+                format!("expected a finite number. Got {}.", v.get_ref()),
+            ));
         } else {
             goals.insert(name.clone(), *v.get_ref());
         }
@@ -396,11 +505,26 @@ fn target(t: &S<RawTarget>, field: &str, objectives: &BTreeSet<String>, file: &P
     for (name, b) in &r.bounds {
         let (min, max) = (b.get_ref().min, b.get_ref().max);
         if !objectives.contains(name) {
-            problems.push(Problem::new(format!("{field}.bounds.{name}"), Some(b.span()), format!("is not an objective (objectives: {}).", known())));
+            problems.push(Problem::new(
+                format!("{field}.bounds.{name}"),
+                Some(b.span()),
+                format!("is not an objective (objectives: {}).", known()),
+            ));
         } else if min.is_none() && max.is_none() {
-            problems.push(Problem::new(format!("{field}.bounds.{name}"), Some(b.span()), "expected min and/or max, e.g. { max = 0.3 }."));
-        } else if min.zip(max).is_some_and(|(a, b)| a > b) || min.is_some_and(|x| !x.is_finite()) || max.is_some_and(|x| !x.is_finite()) {
-            problems.push(Problem::new(format!("{field}.bounds.{name}"), Some(b.span()), format!("expected finite numbers with min <= max. Got min {min:?}, max {max:?}.")));
+            problems.push(Problem::new(
+                format!("{field}.bounds.{name}"),
+                Some(b.span()),
+                "expected min and/or max, e.g. { max = 0.3 }.",
+            ));
+        } else if min.zip(max).is_some_and(|(a, b)| a > b)
+            || min.is_some_and(|x| !x.is_finite())
+            || max.is_some_and(|x| !x.is_finite())
+        {
+            problems.push(Problem::new(
+                format!("{field}.bounds.{name}"),
+                Some(b.span()),
+                format!("expected finite numbers with min <= max. Got min {min:?}, max {max:?}."),
+            ));
         } else {
             bounds.insert(name.clone(), Bound { min, max });
         }
@@ -414,12 +538,27 @@ fn target(t: &S<RawTarget>, field: &str, objectives: &BTreeSet<String>, file: &P
     })
 }
 
-fn positive(v: Option<&S<i64>>, field: &str, default: usize, max: usize, problems: &mut Vec<Problem>) -> usize {
+fn positive(
+    v: Option<&S<i64>>,
+    field: &str,
+    default: usize,
+    max: usize,
+    problems: &mut Vec<Problem>,
+) -> usize {
     match v {
         None => default,
-        Some(s) if *s.get_ref() >= 1 && (*s.get_ref() as u64) <= max as u64 => *s.get_ref() as usize,
+        Some(s) if *s.get_ref() >= 1 && (*s.get_ref() as u64) <= max as u64 => {
+            *s.get_ref() as usize
+        }
         Some(s) => {
-            problems.push(Problem::new(field, Some(s.span()), format!("expected a whole number from 1 to {max}. Got {}.", s.get_ref())));
+            problems.push(Problem::new(
+                field,
+                Some(s.span()),
+                format!(
+                    "expected a whole number from 1 to {max}. Got {}.",
+                    s.get_ref()
+                ),
+            ));
             default
         }
     }
@@ -428,9 +567,15 @@ fn positive(v: Option<&S<i64>>, field: &str, default: usize, max: usize, problem
 fn seconds(v: Option<&S<f64>>, field: &str, default: f64, problems: &mut Vec<Problem>) -> Duration {
     match v {
         None => Duration::from_secs_f64(default),
-        Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 && *s.get_ref() < 1e9 => Duration::from_secs_f64(*s.get_ref()),
+        Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 && *s.get_ref() < 1e9 => {
+            Duration::from_secs_f64(*s.get_ref())
+        }
         Some(s) => {
-            problems.push(Problem::new(field, Some(s.span()), format!("expected a number of seconds > 0. Got {}.", s.get_ref())));
+            problems.push(Problem::new(
+                field,
+                Some(s.span()),
+                format!("expected a number of seconds > 0. Got {}.", s.get_ref()),
+            ));
             Duration::from_secs_f64(default)
         }
     }
@@ -444,7 +589,11 @@ fn schedule(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<ScheduleConf
             "utc" => Zone::Utc,
             "local" => Zone::Local,
             _ => {
-                problems.push(Problem::new("schedule.timezone", Some(z.span()), format!("expected \"local\" or \"UTC\". Got {:?}.", z.get_ref())));
+                problems.push(Problem::new(
+                    "schedule.timezone",
+                    Some(z.span()),
+                    format!("expected \"local\" or \"UTC\". Got {:?}.", z.get_ref()),
+                ));
                 Zone::Local
             }
         },
@@ -454,15 +603,41 @@ fn schedule(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<ScheduleConf
         Some(c) => match Cron::parse(c.get_ref(), zone) {
             Ok(c) => Some(c),
             Err(e) => {
-                problems.push(Problem::new("schedule.cron", Some(c.span()), format!("{e}.")));
+                problems.push(Problem::new(
+                    "schedule.cron",
+                    Some(c.span()),
+                    format!("{e}."),
+                ));
                 None
             }
         },
     };
-    let batch_size = positive(s.and_then(|s| s.batch_size.as_ref()), "schedule.batch_size", 8, 100_000, problems);
-    let queue_depth = positive(s.and_then(|s| s.queue_depth.as_ref()), "schedule.queue_depth", 2 * batch_size, 1_000_000, problems);
-    let poll = seconds(s.and_then(|s| s.poll_s.as_ref()), "schedule.poll_s", 5.0, problems);
-    Some(ScheduleConfig { cron: cron?, batch_size, queue_depth, poll })
+    let batch_size = positive(
+        s.and_then(|s| s.batch_size.as_ref()),
+        "schedule.batch_size",
+        8,
+        100_000,
+        problems,
+    );
+    let queue_depth = positive(
+        s.and_then(|s| s.queue_depth.as_ref()),
+        "schedule.queue_depth",
+        2 * batch_size,
+        1_000_000,
+        problems,
+    );
+    let poll = seconds(
+        s.and_then(|s| s.poll_s.as_ref()),
+        "schedule.poll_s",
+        5.0,
+        problems,
+    );
+    Some(ScheduleConfig {
+        cron: cron?,
+        batch_size,
+        queue_depth,
+        poll,
+    })
 }
 
 fn runner(raw: &RawConfig, dir: &Path, problems: &mut Vec<Problem>) -> RunnerConfig {
@@ -471,16 +646,34 @@ fn runner(raw: &RawConfig, dir: &Path, problems: &mut Vec<Problem>) -> RunnerCon
         None => RunnerKind::Local,
         Some(k) if k.get_ref() == "local" => RunnerKind::Local,
         Some(k) => {
-            problems.push(Problem::new("runner.kind", Some(k.span()), format!("expected \"local\". Got {:?}.", k.get_ref())));
+            problems.push(Problem::new(
+                "runner.kind",
+                Some(k.span()),
+                format!("expected \"local\". Got {:?}.", k.get_ref()),
+            ));
             RunnerKind::Local
         }
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     RunnerConfig {
         kind,
-        parallel: positive(r.and_then(|r| r.parallel.as_ref()), "runner.parallel", cores, 4096, problems),
-        timeout: seconds(r.and_then(|r| r.timeout_s.as_ref()), "runner.timeout_s", 3600.0, problems),
-        runs_dir: state_base(dir).join(r.and_then(|r| r.runs_dir.as_ref()).map_or("runs", |p| p.get_ref().as_str())),
+        parallel: positive(
+            r.and_then(|r| r.parallel.as_ref()),
+            "runner.parallel",
+            cores,
+            4096,
+            problems,
+        ),
+        timeout: seconds(
+            r.and_then(|r| r.timeout_s.as_ref()),
+            "runner.timeout_s",
+            3600.0,
+            problems,
+        ),
+        runs_dir: state_base(dir).join(
+            r.and_then(|r| r.runs_dir.as_ref())
+                .map_or("runs", |p| p.get_ref().as_str()),
+        ),
     }
 }
 
@@ -490,15 +683,36 @@ fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> Model
         None => ProposerKind::SobolRandom,
         Some(k) if k.get_ref() == "sobol-random" => ProposerKind::SobolRandom,
         Some(k) => {
-            problems.push(Problem::new("model.kind", Some(k.span()), format!("expected \"sobol-random\". Got {:?}.", k.get_ref())));
+            problems.push(Problem::new(
+                "model.kind",
+                Some(k.span()),
+                format!("expected \"sobol-random\". Got {:?}.", k.get_ref()),
+            ));
             ProposerKind::SobolRandom
         }
     };
     ModelConfig {
         kind,
-        initial_design: positive(m.and_then(|m| m.initial_design.as_ref()), "model.initial_design", n_params.max(10), 100_000, problems),
-        retrain_every: positive(m.and_then(|m| m.retrain_every.as_ref()), "model.retrain_every", 8, 1_000_000, problems),
-        full_retrain_every: positive(m.and_then(|m| m.full_retrain_every.as_ref()), "model.full_retrain_every", 10, 1_000_000, problems),
+        initial_design: positive(
+            m.and_then(|m| m.initial_design.as_ref()),
+            "model.initial_design",
+            n_params.max(10),
+            100_000,
+            problems,
+        ),
+        retrain_every: positive(
+            m.and_then(|m| m.retrain_every.as_ref()),
+            "model.retrain_every",
+            8,
+            1_000_000,
+            problems,
+        ),
+        full_retrain_every: positive(
+            m.and_then(|m| m.full_retrain_every.as_ref()),
+            "model.full_retrain_every",
+            10,
+            1_000_000,
+            problems,
+        ),
     }
 }
-

@@ -114,7 +114,9 @@ pub struct SourceStamp {
 
 impl SourceStamp {
     pub fn of(path: PathBuf) -> Self {
-        let stamp = std::fs::metadata(&path).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+        let stamp = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
         Self { path, stamp }
     }
 }
@@ -149,6 +151,8 @@ impl Config {
     /// Whether the metrics meet every outcome constraint (violation ≤ 0).
     pub fn outcome_feasible(&self, metrics: &crate::space::Metrics) -> bool {
         let lookup = |n: &str| metrics.get(n).map(crate::space::expr::Operand::Num);
-        self.outcome_constraints.iter().all(|c| c.expr.violation(&lookup).is_ok_and(|v| v <= 0.0))
+        self.outcome_constraints
+            .iter()
+            .all(|c| c.expr.violation(&lookup).is_ok_and(|v| v <= 0.0))
     }
 }

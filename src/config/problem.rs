@@ -16,7 +16,15 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(field: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), span, message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            span,
+            message: message.into(),
+        }
     }
 }

@@ -31,7 +31,10 @@ impl Cron {
         let full = match fields.len() {
             5 => {
                 let dow = unix_weekdays(fields[4])?;
-                format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], dow)
+                format!(
+                    "0 {} {} {} {} {}",
+                    fields[0], fields[1], fields[2], fields[3], dow
+                )
             }
             6 | 7 => fields.join(" "),
             n => {
@@ -41,11 +44,16 @@ impl Cron {
                 ));
             }
         };
-        let schedule = cron::Schedule::from_str(&full).map_err(|e| format!("invalid cron expression {text:?}: {e}"))?;
+        let schedule = cron::Schedule::from_str(&full)
+            .map_err(|e| format!("invalid cron expression {text:?}: {e}"))?;
         if schedule.after(&Utc::now()).next().is_none() {
             return Err(format!("the cron expression {text:?} never fires again"));
         }
-        Ok(Self { text: text.to_string(), schedule, zone })
+        Ok(Self {
+            text: text.to_string(),
+            schedule,
+            zone,
+        })
     }
 
     /// The first fire time strictly after `t`. Computed anew after every wake, so a clock
@@ -53,7 +61,11 @@ impl Cron {
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.zone {
             Zone::Utc => self.schedule.after(&t).next(),
-            Zone::Local => self.schedule.after(&t.with_timezone(&Local)).next().map(|d| d.with_timezone(&Utc)),
+            Zone::Local => self
+                .schedule
+                .after(&t.with_timezone(&Local))
+                .next()
+                .map(|d| d.with_timezone(&Utc)),
         }
     }
 }
@@ -64,7 +76,9 @@ fn unix_weekdays(field: &str) -> Result<String, String> {
     let shift = |s: &str| -> Result<String, String> {
         match s.parse::<u32>() {
             Ok(n @ 0..=7) => Ok(((n % 7) + 1).to_string()),
-            Ok(n) => Err(format!("weekday {n} is out of range 0-7 (0 and 7 are Sunday)")),
+            Ok(n) => Err(format!(
+                "weekday {n} is out of range 0-7 (0 and 7 are Sunday)"
+            )),
             Err(_) => Ok(s.to_string()),
         }
     };
@@ -98,26 +112,44 @@ mod tests {
     #[test]
     fn five_field_unix_lines_fire_on_the_minute() {
         let c = Cron::parse("30 22 * * *", Zone::Utc).unwrap();
-        assert_eq!(c.next_after(at(2026, 12, 1, 9, 0)), Some(at(2026, 12, 1, 22, 30)));
-        assert_eq!(c.next_after(at(2026, 12, 1, 22, 30)), Some(at(2026, 12, 2, 22, 30)));
+        assert_eq!(
+            c.next_after(at(2026, 12, 1, 9, 0)),
+            Some(at(2026, 12, 1, 22, 30))
+        );
+        assert_eq!(
+            c.next_after(at(2026, 12, 1, 22, 30)),
+            Some(at(2026, 12, 2, 22, 30))
+        );
     }
 
     #[test]
     fn unix_weekday_numbers_keep_their_meaning() {
         // 2026-12-01 is a Tuesday. Unix `1-5` is Monday to Friday; `0` is Sunday.
         let weekdays = Cron::parse("0 22 * * 1-5", Zone::Utc).unwrap();
-        assert_eq!(weekdays.next_after(at(2026, 12, 4, 23, 0)), Some(at(2026, 12, 7, 22, 0)));
+        assert_eq!(
+            weekdays.next_after(at(2026, 12, 4, 23, 0)),
+            Some(at(2026, 12, 7, 22, 0))
+        );
         let sunday = Cron::parse("0 3 * * 0", Zone::Utc).unwrap();
-        assert_eq!(sunday.next_after(at(2026, 12, 1, 0, 0)), Some(at(2026, 12, 6, 3, 0)));
+        assert_eq!(
+            sunday.next_after(at(2026, 12, 1, 0, 0)),
+            Some(at(2026, 12, 6, 3, 0))
+        );
         let names = Cron::parse("0 22 * * Mon-Fri", Zone::Utc).unwrap();
-        assert_eq!(names.next_after(at(2026, 12, 4, 23, 0)), Some(at(2026, 12, 7, 22, 0)));
+        assert_eq!(
+            names.next_after(at(2026, 12, 4, 23, 0)),
+            Some(at(2026, 12, 7, 22, 0))
+        );
     }
 
     #[test]
     fn six_and_seven_field_forms_are_the_cron_crates() {
         let every5s = Cron::parse("*/5 * * * * *", Zone::Utc).unwrap();
         let t = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 2).unwrap();
-        assert_eq!(every5s.next_after(t), Some(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 5).unwrap()));
+        assert_eq!(
+            every5s.next_after(t),
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 5).unwrap())
+        );
         assert!(Cron::parse("0 0 22 * * * 2099", Zone::Utc).is_ok());
     }
 
@@ -129,6 +161,10 @@ mod tests {
         assert!(e.contains("invalid cron expression"), "{e}");
         let e = Cron::parse("0 0 * * 9", Zone::Utc).unwrap_err();
         assert!(e.contains("out of range"), "{e}");
-        assert!(Cron::parse("0 0 0 1 1 * 2001", Zone::Utc).unwrap_err().contains("never fires"));
+        assert!(
+            Cron::parse("0 0 0 1 1 * 2001", Zone::Utc)
+                .unwrap_err()
+                .contains("never fires")
+        );
     }
 }

@@ -36,7 +36,8 @@ fn type_name(raw: &RawValue) -> &'static str {
 
 /// Check an identifier used as a parameter or objective name.
 pub fn identifier(name: &S<String>, field: &str, problems: &mut Vec<Problem>) -> bool {
-    let ok = expr::is_identifier(name.get_ref()) && !expr::RESERVED.contains(&name.get_ref().as_str());
+    let ok =
+        expr::is_identifier(name.get_ref()) && !expr::RESERVED.contains(&name.get_ref().as_str());
     if !ok {
         problems.push(Problem::new(
             field,
@@ -65,7 +66,10 @@ pub fn space(raw: &S<RawSpace>, problems: &mut Vec<Problem>) -> Option<Space> {
         problems.push(Problem::new(
             "space.params",
             Some(raw.span()),
-            format!("at most {MAX_PARAMS} parameters are supported. Got {}.", r.params.len()),
+            format!(
+                "at most {MAX_PARAMS} parameters are supported. Got {}.",
+                r.params.len()
+            ),
         ));
     }
     let mut params = Vec::new();
@@ -90,7 +94,11 @@ pub fn space(raw: &S<RawSpace>, problems: &mut Vec<Problem>) -> Option<Space> {
     if problems.len() > before {
         return None;
     }
-    let name = r.name.as_ref().map(|n| n.get_ref().clone()).unwrap_or_else(|| "space".into());
+    let name = r
+        .name
+        .as_ref()
+        .map(|n| n.get_ref().clone())
+        .unwrap_or_else(|| "space".into());
     let mut space = Space::new(name, params, constraints);
     space.description = r.description.clone().unwrap_or_default();
     let default = space.default_design();
@@ -129,8 +137,13 @@ fn not_empty(space: &Space, raw: &S<RawSpace>, problems: &mut Vec<Problem>) -> b
             return true;
         }
     }
-    let never: Vec<&str> =
-        space.constraints.iter().zip(&held).filter(|(_, n)| **n == 0).map(|(c, _)| c.expr.text()).collect();
+    let never: Vec<&str> = space
+        .constraints
+        .iter()
+        .zip(&held)
+        .filter(|(_, n)| **n == 0)
+        .map(|(c, _)| c.expr.text())
+        .collect();
     problems.push(Problem::new(
         "space.constraints",
         Some(raw.span()),
@@ -153,7 +166,11 @@ pub fn expressions(
     for (i, text) in items.iter().enumerate() {
         let field = format!("{key}[{i}]");
         match Expr::parse(text.get_ref()) {
-            Err(e) => problems.push(Problem::new(field, Some(text.span()), format!("invalid expression {:?}: {e}.", text.get_ref()))),
+            Err(e) => problems.push(Problem::new(
+                field,
+                Some(text.span()),
+                format!("invalid expression {:?}: {e}.", text.get_ref()),
+            )),
             Ok(expr) => {
                 if let Some(names) = names
                     && let Some(unknown) = expr.names().into_iter().find(|n| !names.contains(n))
@@ -229,46 +246,92 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
             problems.push(Problem::new(
                 format!("{field}.{key}"),
                 Some(span),
-                format!("is not a key of a {kind_text} parameter (it takes: {}).", allowed.join(", ")),
+                format!(
+                    "is not a key of a {kind_text} parameter (it takes: {}).",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
     let (kind, choices) = match kind_text {
         "int" | "pow2" => {
-            let low = whole(p.low.as_ref(), &format!("{field}.low"), kind_span.clone(), problems)?;
-            let high = whole(p.high.as_ref(), &format!("{field}.high"), kind_span.clone(), problems)?;
+            let low = whole(
+                p.low.as_ref(),
+                &format!("{field}.low"),
+                kind_span.clone(),
+                problems,
+            )?;
+            let high = whole(
+                p.high.as_ref(),
+                &format!("{field}.high"),
+                kind_span.clone(),
+                problems,
+            )?;
             if high.0 < low.0 {
                 problems.push(Problem::new(
                     format!("{field}.high"),
                     Some(high.1),
-                    format!("must be >= low ({}). Got {}: the range is empty.", low.0, high.0),
+                    format!(
+                        "must be >= low ({}). Got {}: the range is empty.",
+                        low.0, high.0
+                    ),
                 ));
                 return None;
             }
             if kind_text == "int" {
-                let step = p.step.as_ref().map(|s| (*s.get_ref(), s.span())).unwrap_or((1, kind_span.clone()));
+                let step = p
+                    .step
+                    .as_ref()
+                    .map(|s| (*s.get_ref(), s.span()))
+                    .unwrap_or((1, kind_span.clone()));
                 if step.0 < 1 {
-                    problems.push(Problem::new(format!("{field}.step"), Some(step.1), format!("must be a whole number >= 1. Got {}.", step.0)));
+                    problems.push(Problem::new(
+                        format!("{field}.step"),
+                        Some(step.1),
+                        format!("must be a whole number >= 1. Got {}.", step.0),
+                    ));
                     return None;
                 }
                 if (high.0 - low.0) % step.0 != 0 {
                     problems.push(Problem::new(
                         format!("{field}.high"),
                         Some(high.1),
-                        format!("high - low ({}) must be a multiple of step ({}).", high.0 - low.0, step.0),
+                        format!(
+                            "high - low ({}) must be a multiple of step ({}).",
+                            high.0 - low.0,
+                            step.0
+                        ),
                     ));
                     return None;
                 }
                 if (high.0 - low.0) / step.0 >= 10_000_000 {
-                    problems.push(Problem::new(format!("{field}.high"), Some(high.1), "at most 10,000,000 values are supported; use a float parameter."));
+                    problems.push(Problem::new(
+                        format!("{field}.high"),
+                        Some(high.1),
+                        "at most 10,000,000 values are supported; use a float parameter.",
+                    ));
                     return None;
                 }
-                let choices = (low.0..=high.0).step_by(step.0 as usize).map(Value::Int).collect();
-                (Kind::Int { low: low.0, high: high.0, step: step.0 }, choices)
+                let choices = (low.0..=high.0)
+                    .step_by(step.0 as usize)
+                    .map(Value::Int)
+                    .collect();
+                (
+                    Kind::Int {
+                        low: low.0,
+                        high: high.0,
+                        step: step.0,
+                    },
+                    choices,
+                )
             } else {
                 for (key, (v, span)) in [("low", &low), ("high", &high)] {
                     if *v < 1 || v & (v - 1) != 0 {
-                        problems.push(Problem::new(format!("{field}.{key}"), Some(span.clone()), format!("must be a power of two >= 1. Got {v}.")));
+                        problems.push(Problem::new(
+                            format!("{field}.{key}"),
+                            Some(span.clone()),
+                            format!("must be a power of two >= 1. Got {v}."),
+                        ));
                     }
                 }
                 if problems.len() > before {
@@ -280,34 +343,72 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                     choices.push(Value::Int(v));
                     v *= 2;
                 }
-                (Kind::Pow2 { low: low.0, high: high.0 }, choices)
+                (
+                    Kind::Pow2 {
+                        low: low.0,
+                        high: high.0,
+                    },
+                    choices,
+                )
             }
         }
         "float" => {
-            let low = number(p.low.as_ref(), &format!("{field}.low"), kind_span.clone(), problems)?;
-            let high = number(p.high.as_ref(), &format!("{field}.high"), kind_span.clone(), problems)?;
+            let low = number(
+                p.low.as_ref(),
+                &format!("{field}.low"),
+                kind_span.clone(),
+                problems,
+            )?;
+            let high = number(
+                p.high.as_ref(),
+                &format!("{field}.high"),
+                kind_span.clone(),
+                problems,
+            )?;
             let log = p.log.as_ref().map(|l| *l.get_ref()).unwrap_or(false);
             if high.0 <= low.0 {
                 problems.push(Problem::new(
                     format!("{field}.high"),
                     Some(high.1),
-                    format!("must be > low ({}). Got {}: the range is empty.", low.0, high.0),
+                    format!(
+                        "must be > low ({}). Got {}: the range is empty.",
+                        low.0, high.0
+                    ),
                 ));
                 return None;
             }
             if log && low.0 <= 0.0 {
-                problems.push(Problem::new(format!("{field}.low"), Some(low.1), format!("must be > 0 when log is true. Got {}.", low.0)));
+                problems.push(Problem::new(
+                    format!("{field}.low"),
+                    Some(low.1),
+                    format!("must be > 0 when log is true. Got {}.", low.0),
+                ));
                 return None;
             }
-            (Kind::Float { low: low.0, high: high.0, log }, Vec::new())
+            (
+                Kind::Float {
+                    low: low.0,
+                    high: high.0,
+                    log,
+                },
+                Vec::new(),
+            )
         }
         _ => {
             let Some(values) = p.values.as_ref() else {
-                problems.push(Problem::new(format!("{field}.values"), Some(kind_span), format!("is required for a {kind_text} parameter: a non-empty list.")));
+                problems.push(Problem::new(
+                    format!("{field}.values"),
+                    Some(kind_span),
+                    format!("is required for a {kind_text} parameter: a non-empty list."),
+                ));
                 return None;
             };
             if values.get_ref().is_empty() {
-                problems.push(Problem::new(format!("{field}.values"), Some(values.span()), "expected at least one value. Got an empty list."));
+                problems.push(Problem::new(
+                    format!("{field}.values"),
+                    Some(values.span()),
+                    "expected at least one value. Got an empty list.",
+                ));
                 return None;
             }
             let mut choices: Vec<Value> = Vec::new();
@@ -323,16 +424,31 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                 }
                 let val = value(v.get_ref());
                 if let Some(f) = val.as_f64().filter(|f| !f.is_finite()) {
-                    problems.push(Problem::new(format!("{field}.values[{j}]"), Some(v.span()), format!("expected a finite number. Got {f}.")));
+                    problems.push(Problem::new(
+                        format!("{field}.values[{j}]"),
+                        Some(v.span()),
+                        format!("expected a finite number. Got {f}."),
+                    ));
                     continue;
                 }
                 if choices.contains(&val) {
-                    problems.push(Problem::new(format!("{field}.values[{j}]"), Some(v.span()), format!("duplicate value {val}; values must be unique.")));
+                    problems.push(Problem::new(
+                        format!("{field}.values[{j}]"),
+                        Some(v.span()),
+                        format!("duplicate value {val}; values must be unique."),
+                    ));
                     continue;
                 }
                 choices.push(val);
             }
-            (if kind_text == "ordinal" { Kind::Ordinal } else { Kind::Categorical }, choices)
+            (
+                if kind_text == "ordinal" {
+                    Kind::Ordinal
+                } else {
+                    Kind::Categorical
+                },
+                choices,
+            )
         }
     };
     if problems.len() > before {
@@ -355,7 +471,11 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                 problems.push(Problem::new(
                     format!("{field}.default"),
                     Some(d.span()),
-                    format!("expected one of {}. Got {}.", param.describe_values(), value(d.get_ref())),
+                    format!(
+                        "expected one of {}. Got {}.",
+                        param.describe_values(),
+                        value(d.get_ref())
+                    ),
                 ));
                 return None;
             }
@@ -364,23 +484,41 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
     Some(param)
 }
 
-fn whole(v: Option<&S<RawValue>>, field: &str, at: std::ops::Range<usize>, problems: &mut Vec<Problem>) -> Option<(i64, std::ops::Range<usize>)> {
+fn whole(
+    v: Option<&S<RawValue>>,
+    field: &str,
+    at: std::ops::Range<usize>,
+    problems: &mut Vec<Problem>,
+) -> Option<(i64, std::ops::Range<usize>)> {
     match v {
         None => {
-            problems.push(Problem::new(field, Some(at), "is required: a whole number."));
+            problems.push(Problem::new(
+                field,
+                Some(at),
+                "is required: a whole number.",
+            ));
             None
         }
         Some(s) => match s.get_ref() {
             RawValue::Int(i) => Some((*i, s.span())),
             other => {
-                problems.push(Problem::new(field, Some(s.span()), format!("expected a whole number. Got {}.", type_name(other))));
+                problems.push(Problem::new(
+                    field,
+                    Some(s.span()),
+                    format!("expected a whole number. Got {}.", type_name(other)),
+                ));
                 None
             }
         },
     }
 }
 
-fn number(v: Option<&S<RawValue>>, field: &str, at: std::ops::Range<usize>, problems: &mut Vec<Problem>) -> Option<(f64, std::ops::Range<usize>)> {
+fn number(
+    v: Option<&S<RawValue>>,
+    field: &str,
+    at: std::ops::Range<usize>,
+    problems: &mut Vec<Problem>,
+) -> Option<(f64, std::ops::Range<usize>)> {
     match v {
         None => {
             problems.push(Problem::new(field, Some(at), "is required: a number."));
@@ -389,7 +527,11 @@ fn number(v: Option<&S<RawValue>>, field: &str, at: std::ops::Range<usize>, prob
         Some(s) => match value(s.get_ref()).as_f64() {
             Some(x) if x.is_finite() => Some((x, s.span())),
             _ => {
-                problems.push(Problem::new(field, Some(s.span()), format!("expected a finite number. Got {}.", value(s.get_ref()))));
+                problems.push(Problem::new(
+                    field,
+                    Some(s.span()),
+                    format!("expected a finite number. Got {}.", value(s.get_ref())),
+                ));
                 None
             }
         },

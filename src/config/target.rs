@@ -51,7 +51,11 @@ impl Target {
             }
             let scale_from = self.goals.get(&o.name).copied().or_else(|| {
                 let b = self.bounds.get(&o.name)?;
-                if self.goals.is_empty() { b.max.or(b.min) } else { None }
+                if self.goals.is_empty() {
+                    b.max.or(b.min)
+                } else {
+                    None
+                }
             });
             if let Some(g) = scale_from {
                 let scale = g.abs().max(1e-12);
@@ -71,22 +75,37 @@ mod tests {
     use crate::space::Direction;
 
     fn obj(name: &str, direction: Direction) -> Objective {
-        Objective { name: name.into(), direction, unit: String::new(), reference: None }
+        Objective {
+            name: name.into(),
+            direction,
+            unit: String::new(),
+            reference: None,
+        }
     }
 
     #[test]
     fn score_counts_shortfall_in_the_objectives_direction() {
-        let objectives = [obj("power_mw", Direction::Min), obj("fmax_mhz", Direction::Max)];
+        let objectives = [
+            obj("power_mw", Direction::Min),
+            obj("fmax_mhz", Direction::Max),
+        ];
         let t = Target {
             name: "t".into(),
             description: String::new(),
-            goals: [("power_mw".to_string(), 50.0), ("fmax_mhz".to_string(), 1000.0)].into(),
+            goals: [
+                ("power_mw".to_string(), 50.0),
+                ("fmax_mhz".to_string(), 1000.0),
+            ]
+            .into(),
             bounds: BTreeMap::new(),
             file: PathBuf::new(),
         };
         let meets = t.score(&objectives, &[40.0, 1200.0]).unwrap();
         let short = t.score(&objectives, &[60.0, 900.0]).unwrap();
-        assert!(meets < 0.0 + 1e-3 && short > 0.29 && short < 0.31, "{meets} {short}");
+        assert!(
+            meets < 0.0 + 1e-3 && short > 0.29 && short < 0.31,
+            "{meets} {short}"
+        );
         // Among designs that meet every goal, the better one ranks first.
         assert!(t.score(&objectives, &[30.0, 1200.0]).unwrap() < meets);
     }
@@ -98,7 +117,14 @@ mod tests {
             name: "small".into(),
             description: String::new(),
             goals: BTreeMap::new(),
-            bounds: [("area_mm2".to_string(), Bound { min: None, max: Some(0.2) })].into(),
+            bounds: [(
+                "area_mm2".to_string(),
+                Bound {
+                    min: None,
+                    max: Some(0.2),
+                },
+            )]
+            .into(),
             file: PathBuf::new(),
         };
         assert_eq!(t.score(&objectives, &[0.3]), None);

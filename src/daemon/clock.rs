@@ -8,20 +8,27 @@ use chrono::{DateTime, Utc};
 pub enum Clock {
     #[default]
     System,
-    Tokio { start: DateTime<Utc>, origin: tokio::time::Instant },
+    Tokio {
+        start: DateTime<Utc>,
+        origin: tokio::time::Instant,
+    },
 }
 
 impl Clock {
     /// A clock reading `start` now, advancing with tokio's clock.
     pub fn starting_at(start: DateTime<Utc>) -> Self {
-        Clock::Tokio { start, origin: tokio::time::Instant::now() }
+        Clock::Tokio {
+            start,
+            origin: tokio::time::Instant::now(),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
             Clock::Tokio { start, origin } => {
-                *start + chrono::Duration::from_std(origin.elapsed()).unwrap_or(chrono::Duration::MAX)
+                *start
+                    + chrono::Duration::from_std(origin.elapsed()).unwrap_or(chrono::Duration::MAX)
             }
         }
     }

@@ -6,14 +6,14 @@ use std::time::Instant;
 use std::sync::Mutex;
 
 use super::Shared;
-use crate::events::Events;
-use crate::proposer::Proposer;
 use crate::config::{Config, Target};
 use crate::db::Db;
 use crate::events::Event;
+use crate::events::Events;
 use crate::ingest::ingest_pass;
 use crate::proposer::History;
-use crate::store::{NewModel, NewProposal, ProposalState, Store, StoreError, TargetId};
+use crate::proposer::Proposer;
+use crate::store::{NewModel, NewProposal, Store, StoreError, TargetId};
 
 /// Bring the store in line with the config at start or after a reload: the views, the
 /// targets, the space fingerprint. At start (`recover`), proposals a previous run left
@@ -35,8 +35,14 @@ async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, Sto
         if let Some(old) = s.space_fingerprint()?
             && old != fingerprint
         {
-            let n = s.cancel_queued_except(crate::store::ModelVersion(-1), "the design space changed; proposals for the old space were cancelled")?;
-            tracing::warn!(cancelled = n, "the design space changed since the store was last used");
+            let n = s.cancel_queued_except(
+                crate::store::ModelVersion(-1),
+                "the design space changed; proposals for the old space were cancelled",
+            )?;
+            tracing::warn!(
+                cancelled = n,
+                "the design space changed since the store was last used"
+            );
         }
         s.set_space_fingerprint(&fingerprint)?;
         sync_targets(s, &config)?;
@@ -45,7 +51,10 @@ async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, Sto
         }
         let live = s.live_unfinished()?;
         let ids: Vec<_> = live.iter().map(|l| l.proposal).collect();
-        s.requeue(&ids, "interrupted: the daemon stopped while it ran; queued again")?;
+        s.requeue(
+            &ids,
+            "interrupted: the daemon stopped while it ran; queued again",
+        )?;
         Ok(ids.len())
     })
     .await
@@ -53,21 +62,50 @@ async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, Sto
 
 /// Record the config's targets in the store and return the active ones with their ids.
 pub fn sync_targets(s: &mut Store, config: &Config) -> Result<Vec<(TargetId, Target)>, StoreError> {
-    let specs: Vec<(String, serde_json::Value)> = config.targets.iter().map(|t| (t.name.clone(), t.spec_json())).collect();
+    let specs: Vec<(String, serde_json::Value)> = config
+        .targets
+        .iter()
+        .map(|t| (t.name.clone(), t.spec_json()))
+        .collect();
     let ids = s.sync_targets(&specs)?;
     Ok(config
         .targets
         .iter()
-        .filter_map(|t| ids.iter().find(|(n, _)| *n == t.name).map(|(_, id)| (*id, t.clone())))
+        .filter_map(|t| {
+            ids.iter()
+                .find(|(n, _)| *n == t.name)
+                .map(|(_, id)| (*id, t.clone()))
+        })
         .collect())
 }
 
 /// Loop until shutdown: one cycle now, then one per poll interval or whenever woken.
 pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
     let mut exhausted_logged = false;
+    let mut targets: Option<(Arc<Config>, Vec<(TargetId, Target)>)> = None;
     loop {
         let config = shared.config();
-        one_cycle(&shared.db, &shared.proposer, &config, &shared.events, &mut exhausted_logged).await?;
+        // The targets' store ids, looked up again only when the config was swapped.
+        if targets
+            .as_ref()
+            .is_none_or(|(c, _)| !Arc::ptr_eq(c, &config))
+        {
+            let cfg = config.clone();
+            targets = Some((
+                config.clone(),
+                shared.db.call(move |s| sync_targets(s, &cfg)).await?,
+            ));
+        }
+        let active = &targets.as_ref().expect("just set").1;
+        one_cycle(
+            &shared.db,
+            &shared.proposer,
+            &config,
+            active,
+            &shared.events,
+            &mut exhausted_logged,
+        )
+        .await?;
         tokio::select! {
             _ = tokio::time::sleep(config.schedule.poll) => {}
             _ = shared.wake.notified() => {}
@@ -80,7 +118,9 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
 /// and fill the queue, with a proposer made from the config.
 pub async fn top_up(db: &Db, config: &Arc<Config>) -> Result<(), StoreError> {
     let proposer = Arc::new(Mutex::new(crate::proposer::from_config(config)));
-    one_cycle(db, &proposer, config, &Events::new(), &mut false).await
+    let cfg = config.clone();
+    let targets = db.call(move |s| sync_targets(s, &cfg)).await?;
+    one_cycle(db, &proposer, config, &targets, &Events::new(), &mut false).await
 }
 
 /// Ingest new results, refit when `retrain_every` new results arrived, and top the queue up
@@ -89,34 +129,62 @@ async fn one_cycle(
     db: &Db,
     proposer: &Arc<Mutex<Box<dyn Proposer>>>,
     config: &Arc<Config>,
+    targets: &[(TargetId, Target)],
     events: &Events,
     exhausted_logged: &mut bool,
 ) -> Result<(), StoreError> {
     // Ingest.
     let cfg = config.clone();
-    let summary = db
-        .call(move |s| {
-            let targets = sync_targets(s, &cfg)?;
-            ingest_pass(s, &cfg, &targets)
-        })
-        .await?;
+    let t = targets.to_vec();
+    let summary = db.call(move |s| ingest_pass(s, &cfg, &t)).await?;
     for (id, reason) in &summary.rejected {
         tracing::warn!(inbox_id = id, %reason, "result row rejected");
     }
     if summary.accepted > 0 || !summary.rejected.is_empty() {
-        tracing::info!(accepted = summary.accepted, rejected = summary.rejected.len(), "ingested results");
-        events.send(Event::Ingested { accepted: summary.accepted, rejected: summary.rejected.len() });
+        tracing::info!(
+            accepted = summary.accepted,
+            rejected = summary.rejected.len(),
+            "ingested results"
+        );
+        events.send(Event::Ingested {
+            accepted: summary.accepted,
+            rejected: summary.rejected.len(),
+        });
     }
     if let Some((size, hypervolume)) = summary.front {
-        tracing::info!(front = size, hypervolume = hypervolume.unwrap_or(0.0), "front updated");
+        tracing::info!(
+            front = size,
+            hypervolume = hypervolume.unwrap_or(0.0),
+            "front updated"
+        );
         events.send(Event::Front { size, hypervolume });
     }
 
-    // Gather what the proposer may look at, then refit if due and propose.
+    // Cheap reads first: most cycles find a full queue and nothing new, and stop here.
+    let (queued, n_results, latest, starved) = db
+        .call(|s| {
+            let counts = s.result_counts()?;
+            let latest = s
+                .latest_model()?
+                .map(|m| (m.version, m.model.n_results as usize));
+            Ok((
+                s.queued_count()? as usize,
+                (counts.ok + counts.failed) as usize,
+                latest,
+                s.starved_targets()?,
+            ))
+        })
+        .await?;
+    let due = latest
+        .as_ref()
+        .is_none_or(|(_, at)| n_results >= at + config.model.retrain_every);
+    let want = config.schedule.queue_depth.saturating_sub(queued);
+    if !due && want == 0 && starved.is_empty() {
+        return Ok(());
+    }
     let cfg = config.clone();
-    let (history, latest, queued) = db.call(move |s| history(s, &cfg)).await?;
-    let n_results = history.ok.len() + history.failed.len();
-    let due = latest.as_ref().is_none_or(|(_, at)| n_results >= at + config.model.retrain_every);
+    let active = targets.to_vec();
+    let history = db.call(move |s| history(s, &cfg, active, starved)).await?;
     let mut version = latest.map(|(v, _)| v);
     if due {
         let proposer = proposer.clone();
@@ -140,16 +208,21 @@ async fn one_cycle(
         };
         let v = db.call(move |s| s.insert_model(&model)).await?;
         tracing::info!(version = v.0, n_results, kind, "proposer refit");
-        events.send(Event::Refit { version: v.0, n_results });
+        events.send(Event::Refit {
+            version: v.0,
+            n_results,
+        });
         version = Some(v);
     }
-    let want = config.schedule.queue_depth.saturating_sub(queued as usize);
     if want == 0 && history.starved_targets.is_empty() {
         return Ok(());
     }
     let proposer = proposer.clone();
     let proposals = tokio::task::spawn_blocking(move || {
-        proposer.lock().unwrap_or_else(|e| e.into_inner()).propose(&history, want)
+        proposer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .propose(&history, want)
     })
     .await
     .expect("proposing does not panic");
@@ -162,39 +235,40 @@ async fn one_cycle(
         let rows: Vec<NewProposal> = proposals
             .proposals
             .into_iter()
-            .map(|p| NewProposal { design: p.design, origin: p.origin.to_string(), model_version: version, target: p.target })
+            .map(|p| NewProposal {
+                design: p.design,
+                origin: p.origin.to_string(),
+                model_version: version,
+                target: p.target,
+            })
             .collect();
         let enqueued = db.call(move |s| s.enqueue(&rows)).await?;
         tracing::info!(queued = enqueued.ids.len(), "proposals queued");
     }
-    events.send(Event::Proposed { count, exhausted: proposals.exhausted });
+    events.send(Event::Proposed {
+        count,
+        exhausted: proposals.exhausted,
+    });
     Ok(())
 }
 
-type Latest = Option<(crate::store::ModelVersion, usize)>;
-
-/// The proposer's view of the store, the latest model (version and results it saw), and
-/// the number of queued proposals.
-fn history(s: &mut Store, config: &Config) -> Result<(History, Latest, u64), StoreError> {
-    let targets = sync_targets(s, config)?;
-    let queue = s.queue(usize::MAX)?;
-    let starved = targets
-        .iter()
-        .filter(|(_, t)| !queue.iter().any(|q| q.state == ProposalState::Queued && q.target.as_deref() == Some(t.name.as_str())))
-        .map(|(id, _)| *id)
-        .collect();
+/// The proposer's view of the store: every design's hash, the results, the targets.
+fn history(
+    s: &mut Store,
+    config: &Config,
+    targets: Vec<(TargetId, Target)>,
+    starved: Vec<TargetId>,
+) -> Result<History, StoreError> {
     let ok = s
         .ok_results(&config.objectives)?
         .into_iter()
         .map(|r| (r.design, r.values, r.feasible))
         .collect();
-    let history = History {
+    Ok(History {
         seen: s.design_hashes()?,
         ok,
         failed: s.failed_designs()?.into_iter().map(|(_, d, _)| d).collect(),
         targets,
         starved_targets: starved,
-    };
-    let latest = s.latest_model()?.map(|m| (m.version, m.model.n_results as usize));
-    Ok((history, latest, s.queued_count()?))
+    })
 }

@@ -35,7 +35,10 @@ pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the {evaluator} evaluator cannot start: {source}")]
-    Evaluator { evaluator: String, source: EvalError },
+    Evaluator {
+        evaluator: String,
+        source: EvalError,
+    },
 }
 
 /// Knobs for embedding the daemon (tests, the demo).
@@ -67,7 +70,10 @@ impl Shared {
         self.config.borrow().clone()
     }
     pub fn evaluator(&self) -> Arc<dyn Evaluator> {
-        self.evaluator.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.evaluator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -77,18 +83,30 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 }
 
 /// [`run`] with an injected clock and an event channel.
-pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, options: Options) -> Result<(), DaemonError> {
+pub async fn run_with(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    options: Options,
+) -> Result<(), DaemonError> {
     let evaluator = config
         .evaluator
         .build()
-        .map_err(|source| DaemonError::Evaluator { evaluator: config.evaluator.name().into(), source })?;
+        .map_err(|source| DaemonError::Evaluator {
+            evaluator: config.evaluator.name().into(),
+            source,
+        })?;
     let path = config.store_path.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await.expect("open does not panic")?;
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .expect("open does not panic")?;
     let db = Db::new(store);
     let config = Arc::new(config);
     let recovered = cycle::prepare(&db, &config).await?;
     if recovered > 0 {
-        tracing::warn!(proposals = recovered, "requeued proposals left DISPATCHED or RUNNING by a previous run");
+        tracing::warn!(
+            proposals = recovered,
+            "requeued proposals left DISPATCHED or RUNNING by a previous run"
+        );
     }
     let shared = Arc::new(Shared {
         db,
@@ -111,9 +129,21 @@ pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, option
     shared.events.send(Event::Ready);
 
     let tracker = TaskTracker::new();
-    tracker.spawn(supervise("cycle", shared.clone(), cycle::run(shared.clone())));
-    tracker.spawn(supervise("schedule", shared.clone(), schedule::run(shared.clone())));
-    tracker.spawn(supervise("reload", shared.clone(), reload::run(shared.clone())));
+    tracker.spawn(supervise(
+        "cycle",
+        shared.clone(),
+        cycle::run(shared.clone()),
+    ));
+    tracker.spawn(supervise(
+        "schedule",
+        shared.clone(),
+        schedule::run(shared.clone()),
+    ));
+    tracker.spawn(supervise(
+        "reload",
+        shared.clone(),
+        reload::run(shared.clone()),
+    ));
     tracker.close();
 
     tokio::select! {
@@ -145,7 +175,11 @@ pub async fn run_with(config: Config, shutdown: impl Future<Output = ()>, option
 /// safe point (a batch requeues its running evaluations first), so it is never dropped midway.
 /// A task that fails takes the daemon down with it (systemd restarts it,
 /// `Restart=on-failure`): its error is logged first.
-async fn supervise(name: &'static str, shared: Arc<Shared>, task: impl Future<Output = Result<(), StoreError>>) {
+async fn supervise(
+    name: &'static str,
+    shared: Arc<Shared>,
+    task: impl Future<Output = Result<(), StoreError>>,
+) {
     if let Err(e) = task.await {
         tracing::error!(task = name, error = %e, "task failed");
         shared.token.cancel();

@@ -26,7 +26,9 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
         last_seen = now;
         tracing::info!(file = %current.file.display(), reason = if forced { "SIGHUP" } else { "a file changed" }, "reloading the config");
         let file = current.file.clone();
-        let loaded = tokio::task::spawn_blocking(move || Config::load(file)).await.expect("loading does not panic");
+        let loaded = tokio::task::spawn_blocking(move || Config::load(file))
+            .await
+            .expect("loading does not panic");
         match loaded {
             Ok(config) => apply(&shared, config).await?,
             Err(e) => reject(&shared, &e),
@@ -41,7 +43,10 @@ async fn apply(shared: &Shared, config: Config) -> Result<(), StoreError> {
     let evaluator = match config.evaluator.build() {
         Ok(e) => e,
         Err(e) => {
-            let message = format!("the {} evaluator cannot start: {e}", config.evaluator.name());
+            let message = format!(
+                "the {} evaluator cannot start: {e}",
+                config.evaluator.name()
+            );
             tracing::error!(%message, "reload rejected; the old config stays");
             shared.events.send(Event::ReloadRejected { message });
             return Ok(());
@@ -50,7 +55,8 @@ async fn apply(shared: &Shared, config: Config) -> Result<(), StoreError> {
     let config = Arc::new(config);
     super::cycle::prepare_reload(&shared.db, &config).await?;
     *shared.evaluator.lock().unwrap_or_else(|p| p.into_inner()) = evaluator;
-    *shared.proposer.lock().unwrap_or_else(|p| p.into_inner()) = crate::proposer::from_config(&config);
+    *shared.proposer.lock().unwrap_or_else(|p| p.into_inner()) =
+        crate::proposer::from_config(&config);
     let targets = config.targets.len();
     shared.config.send_replace(config);
     tracing::info!(targets, "config reloaded");

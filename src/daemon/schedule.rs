@@ -48,7 +48,16 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
             _ = shared.token.cancelled() => return Ok(()),
         }
         let evaluator = shared.evaluator();
-        match claim_and_run(&shared.db, &config, evaluator, "cron", &shared.cancel, &shared.events).await? {
+        match claim_and_run(
+            &shared.db,
+            &config,
+            evaluator,
+            "cron",
+            &shared.cancel,
+            &shared.events,
+        )
+        .await?
+        {
             None => tracing::info!("batch time, but nothing is queued"),
             Some((batch, r)) => tracing::info!(
                 batch = batch.0,
@@ -93,6 +102,9 @@ mod tests {
         let cron = Cron::parse("0 22 * * *", Zone::Utc).unwrap();
         let next = next_fire(&cron, clock.now()).unwrap();
         sleep_until(&clock, next).await;
-        assert_eq!(clock.now(), Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 0).unwrap());
+        assert_eq!(
+            clock.now(),
+            Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 0).unwrap()
+        );
     }
 }

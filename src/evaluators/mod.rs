@@ -78,9 +78,15 @@ pub trait Evaluator: Send + Sync {
 /// The `[evaluator]` section, validated: which evaluator, with its settings.
 #[derive(Clone, Debug)]
 pub enum EvaluatorConfig {
-    GemminiModel { settings: gemmini_model::GemminiSettings, base_dir: PathBuf },
+    GemminiModel {
+        settings: gemmini_model::GemminiSettings,
+        base_dir: PathBuf,
+    },
     Synthetic,
-    Command { settings: command::CommandSettings, base_dir: PathBuf },
+    Command {
+        settings: command::CommandSettings,
+        base_dir: PathBuf,
+    },
 }
 
 impl EvaluatorConfig {
@@ -97,8 +103,13 @@ impl EvaluatorConfig {
     /// a `metrics` list).
     pub fn metrics(&self) -> Vec<String> {
         match self {
-            EvaluatorConfig::GemminiModel { .. } => gemmini_model::METRICS.iter().map(|m| m.to_string()).collect(),
-            EvaluatorConfig::Synthetic => synthetic::METRICS.iter().map(|m| m.to_string()).collect(),
+            EvaluatorConfig::GemminiModel { .. } => gemmini_model::METRICS
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+            EvaluatorConfig::Synthetic => {
+                synthetic::METRICS.iter().map(|m| m.to_string()).collect()
+            }
             EvaluatorConfig::Command { settings, .. } => settings.declared_metrics(),
         }
     }
@@ -131,8 +142,14 @@ impl EvaluatorConfig {
         };
         let found = settings.validate_in(dir);
         let ok = found.is_empty();
-        problems.extend(found.into_iter().map(|p| Problem { span: p.span.or(span.clone()), ..p }));
-        ok.then(|| EvaluatorConfig::GemminiModel { settings, base_dir: dir.to_path_buf() })
+        problems.extend(found.into_iter().map(|p| Problem {
+            span: p.span.or(span.clone()),
+            ..p
+        }));
+        ok.then(|| EvaluatorConfig::GemminiModel {
+            settings,
+            base_dir: dir.to_path_buf(),
+        })
     }
 
     /// Validate `[evaluator.command]`, which is required for the command evaluator.
@@ -154,7 +171,13 @@ impl EvaluatorConfig {
         let settings = s.into_inner();
         let found = settings.validate(params);
         let ok = found.is_empty();
-        problems.extend(found.into_iter().map(|p| Problem { span: p.span.or(Some(span.clone())), ..p }));
-        ok.then(|| EvaluatorConfig::Command { settings, base_dir: dir.to_path_buf() })
+        problems.extend(found.into_iter().map(|p| Problem {
+            span: p.span.or(Some(span.clone())),
+            ..p
+        }));
+        ok.then(|| EvaluatorConfig::Command {
+            settings,
+            base_dir: dir.to_path_buf(),
+        })
     }
 }

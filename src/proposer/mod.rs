@@ -73,8 +73,10 @@ pub trait Proposer: Send {
 /// The proposer the config asks for.
 pub fn from_config(config: &Config) -> Box<dyn Proposer> {
     match config.model.kind {
-        ProposerKind::SobolRandom => {
-            Box::new(SobolRandom::new(config.space.clone(), config.model.initial_design, config.seed))
-        }
+        ProposerKind::SobolRandom => Box::new(SobolRandom::new(
+            config.space.clone(),
+            config.model.initial_design,
+            config.seed,
+        )),
     }
 }

@@ -23,7 +23,12 @@ pub struct SobolRandom {
 
 impl SobolRandom {
     pub fn new(space: Space, initial: usize, seed: u64) -> Self {
-        Self { space, initial, seed, sobol: None }
+        Self {
+            space,
+            initial,
+            seed,
+            sobol: None,
+        }
     }
 }
 
@@ -39,12 +44,18 @@ impl Proposer for SobolRandom {
     fn propose(&mut self, history: &History, n: usize) -> Proposals {
         let n = n.max(history.starved_targets.len());
         let (space, initial, seed) = (&self.space, self.initial, self.seed);
-        let sobol = self.sobol.get_or_insert_with(|| sobol_design(space, initial, seed, &Default::default()));
+        let sobol = self
+            .sobol
+            .get_or_insert_with(|| sobol_design(space, initial, seed, &Default::default()));
         let mut proposals: Vec<Proposal> = sobol
             .iter()
             .filter(|d| !history.seen.contains(&d.hash()))
             .take(n)
-            .map(|d| Proposal { design: d.clone(), origin: "sobol", target: None })
+            .map(|d| Proposal {
+                design: d.clone(),
+                origin: "sobol",
+                target: None,
+            })
             .collect();
         let mut exhausted = false;
         if proposals.len() < n {
@@ -56,11 +67,18 @@ impl Proposer for SobolRandom {
             let want = n - proposals.len();
             let more = random_feasible(&self.space, want, &mut rng, &seen);
             exhausted = more.len() < want;
-            proposals.extend(more.into_iter().map(|design| Proposal { design, origin: "random", target: None }));
+            proposals.extend(more.into_iter().map(|design| Proposal {
+                design,
+                origin: "random",
+                target: None,
+            }));
         }
         for (p, target) in proposals.iter_mut().rev().zip(&history.starved_targets) {
             p.target = Some(*target);
         }
-        Proposals { proposals, exhausted }
+        Proposals {
+            proposals,
+            exhausted,
+        }
     }
 }

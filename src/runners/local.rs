@@ -42,7 +42,10 @@ pub async fn run_batch(
     cancel: &Cancel,
     events: &Events,
 ) -> Result<BatchReport, StoreError> {
-    events.send(Event::BatchStarted { batch, size: claimed.len() });
+    events.send(Event::BatchStarted {
+        batch,
+        size: claimed.len(),
+    });
     let ids: Vec<ProposalId> = claimed.iter().map(|c| c.proposal).collect();
     db.call(move |s| s.mark_running(&ids)).await?;
     let slots = Arc::new(Semaphore::new(runner.parallel));
@@ -51,12 +54,18 @@ pub async fn run_batch(
         let slots = slots.clone();
         let evaluator = evaluator.clone();
         let ctx = EvalContext {
-            workdir: runner.runs_dir.join(format!("batch-{}", batch.0)).join(format!("proposal-{}", c.proposal.0)),
+            workdir: runner
+                .runs_dir
+                .join(format!("batch-{}", batch.0))
+                .join(format!("proposal-{}", c.proposal.0)),
             timeout: runner.timeout,
             cancel: cancel.clone(),
         };
         jobs.spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let started = Instant::now();
             let outcome = evaluate(evaluator, c.design.clone(), ctx).await;
             (c, outcome, started.elapsed().as_secs_f64())
@@ -69,26 +78,65 @@ pub async fn run_batch(
         let proposal = c.proposal;
         match outcome {
             Outcome::Cancelled => {
-                db.call(move |s| s.requeue(&[proposal], "interrupted: the batch was stopped before it finished")).await?;
+                db.call(move |s| {
+                    s.requeue(
+                        &[proposal],
+                        "interrupted: the batch was stopped before it finished",
+                    )
+                })
+                .await?;
                 report.requeued += 1;
             }
             Outcome::Metrics(metrics) => {
-                let row = inbox_row(proposal, InboxStatus::Ok, Some(&metrics), None, &name, runtime_s);
+                let row = inbox_row(
+                    proposal,
+                    InboxStatus::Ok,
+                    Some(&metrics),
+                    None,
+                    &name,
+                    runtime_s,
+                );
                 db.call(move |s| s.insert_inbox(&[row])).await?;
                 report.done += 1;
-                events.send(Event::Evaluated { batch, proposal, ok: true, error: None });
+                events.send(Event::Evaluated {
+                    batch,
+                    proposal,
+                    ok: true,
+                    error: None,
+                });
             }
             Outcome::Failed(error) => {
-                let row = inbox_row(proposal, InboxStatus::Failed, None, Some(error.clone()), &name, runtime_s);
+                let row = inbox_row(
+                    proposal,
+                    InboxStatus::Failed,
+                    None,
+                    Some(error.clone()),
+                    &name,
+                    runtime_s,
+                );
                 db.call(move |s| s.insert_inbox(&[row])).await?;
                 report.failed += 1;
-                events.send(Event::Evaluated { batch, proposal, ok: false, error: Some(error) });
+                events.send(Event::Evaluated {
+                    batch,
+                    proposal,
+                    ok: false,
+                    error: Some(error),
+                });
             }
         }
     }
-    let state = if report.requeued > 0 { BatchState::Interrupted } else { BatchState::Done };
+    let state = if report.requeued > 0 {
+        BatchState::Interrupted
+    } else {
+        BatchState::Done
+    };
     db.call(move |s| s.finish_batch(batch, state)).await?;
-    events.send(Event::BatchFinished { batch, done: report.done, failed: report.failed, requeued: report.requeued });
+    events.send(Event::BatchFinished {
+        batch,
+        done: report.done,
+        failed: report.failed,
+        requeued: report.requeued,
+    });
     Ok(report)
 }
 
@@ -116,12 +164,19 @@ fn inbox_row(
 /// Run one evaluation on a blocking thread. The evaluator enforces the timeout on its own
 /// children; an in-process evaluator that overruns is abandoned (its thread finishes in the
 /// background) and the design is FAILED with the timeout.
-async fn evaluate(evaluator: Arc<dyn Evaluator>, design: crate::space::Design, ctx: EvalContext) -> Outcome {
+async fn evaluate(
+    evaluator: Arc<dyn Evaluator>,
+    design: crate::space::Design,
+    ctx: EvalContext,
+) -> Outcome {
     if ctx.cancel.is_cancelled() {
         return Outcome::Cancelled;
     }
     if let Err(e) = std::fs::create_dir_all(&ctx.workdir) {
-        return Outcome::Failed(format!("cannot create the run folder {}: {e}", ctx.workdir.display()));
+        return Outcome::Failed(format!(
+            "cannot create the run folder {}: {e}",
+            ctx.workdir.display()
+        ));
     }
     let timeout = ctx.timeout;
     let cancel = ctx.cancel.clone();

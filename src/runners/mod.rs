@@ -29,6 +29,15 @@ pub async fn claim_and_run(
     let Some((batch, claimed)) = db.call(move |s| s.claim_batch(n, "local", trigger)).await? else {
         return Ok(None);
     };
-    let report = run_batch(db, evaluator, &config.runner, batch, claimed, cancel, events).await?;
+    let report = run_batch(
+        db,
+        evaluator,
+        &config.runner,
+        batch,
+        claimed,
+        cancel,
+        events,
+    )
+    .await?;
     Ok(Some((batch, report)))
 }

@@ -23,7 +23,11 @@ pub enum DesignError {
     #[error("'{0}' is not a parameter of this space (parameters: {1})")]
     Unknown(String, String),
     #[error("{name} = {value} is not legal: {expected}")]
-    Illegal { name: String, value: String, expected: String },
+    Illegal {
+        name: String,
+        value: String,
+        expected: String,
+    },
     #[error("the design breaks the constraint `{0}`")]
     Broken(String),
     #[error("the constraint `{text}` cannot be evaluated: {message}")]
@@ -44,8 +48,18 @@ pub struct Space {
 
 impl Space {
     pub fn new(name: String, params: Vec<Param>, constraints: Vec<Constraint>) -> Self {
-        let index = params.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
-        Self { name, description: String::new(), params, constraints, index }
+        let index = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        Self {
+            name,
+            description: String::new(),
+            params,
+            constraints,
+            index,
+        }
     }
 
     pub fn param(&self, name: &str) -> Option<&Param> {
@@ -58,7 +72,12 @@ impl Space {
 
     /// The baseline design: every parameter at its default.
     pub fn default_design(&self) -> Design {
-        Design(self.params.iter().map(|p| (p.name.clone(), p.default.clone())).collect())
+        Design(
+            self.params
+                .iter()
+                .map(|p| (p.name.clone(), p.default.clone()))
+                .collect(),
+        )
     }
 
     /// The first constraint the design breaks, if any. Every parameter must be present.
@@ -93,7 +112,9 @@ impl Space {
         }
         let mut out = Design::default();
         for p in &self.params {
-            let value = design.get(&p.name).ok_or_else(|| DesignError::Missing(p.name.clone()))?;
+            let value = design
+                .get(&p.name)
+                .ok_or_else(|| DesignError::Missing(p.name.clone()))?;
             let legal = p.normalize(value).ok_or_else(|| DesignError::Illegal {
                 name: p.name.clone(),
                 value: value.to_string(),
@@ -107,33 +128,51 @@ impl Space {
 
     /// Decode a JSON object of parameter values (an inbox row, a CSV line) into a checked design.
     pub fn design_from_json(&self, params: &serde_json::Value) -> Result<Design, DesignError> {
-        let design: Design = serde_json::from_value(params.clone()).map_err(|e| DesignError::Illegal {
-            name: "params".into(),
-            value: short(&params.to_string()),
-            expected: format!("a JSON object of parameter values ({e})"),
-        })?;
+        let design: Design =
+            serde_json::from_value(params.clone()).map_err(|e| DesignError::Illegal {
+                name: "params".into(),
+                value: short(&params.to_string()),
+                expected: format!("a JSON object of parameter values ({e})"),
+            })?;
         self.check(&design)
     }
 
     /// One uniform draw over the parameter grid (not filtered by constraints).
     pub fn sample(&self, rng: &mut impl Rng) -> Design {
-        Design(self.params.iter().map(|p| (p.name.clone(), p.sample(rng))).collect())
+        Design(
+            self.params
+                .iter()
+                .map(|p| (p.name.clone(), p.sample(rng)))
+                .collect(),
+        )
     }
 
     /// The design at a point `u ∈ [0, 1)^n` of the unit cube, one coordinate per parameter.
     pub fn at_unit(&self, u: &[f64]) -> Design {
-        Design(self.params.iter().zip(u).map(|(p, &x)| (p.name.clone(), p.at_unit(x))).collect())
+        Design(
+            self.params
+                .iter()
+                .zip(u)
+                .map(|(p, &x)| (p.name.clone(), p.at_unit(x)))
+                .collect(),
+        )
     }
 
     /// The number of points of the discrete grid (floats excluded), as a float since it can
     /// exceed `u64` for large spaces.
     pub fn grid_size(&self) -> f64 {
-        self.params.iter().filter_map(Param::cardinality).map(|n| n as f64).product()
+        self.params
+            .iter()
+            .filter_map(Param::cardinality)
+            .map(|n| n as f64)
+            .product()
     }
 
     /// Whether the space has no float parameter, so its grid is every design there is.
     pub fn is_discrete(&self) -> bool {
-        self.params.iter().all(|p| !matches!(p.kind, Kind::Float { .. }))
+        self.params
+            .iter()
+            .all(|p| !matches!(p.kind, Kind::Float { .. }))
     }
 
     /// A hash of what defines the space (parameter kinds and values, constraint texts): a
@@ -141,19 +180,37 @@ impl Space {
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
         for p in &self.params {
-            h.update(format!("{}|{}|{:?}|{}\n", p.name, p.kind.name(), p.kind, values_text(&p.choices)));
+            h.update(format!(
+                "{}|{}|{:?}|{}\n",
+                p.name,
+                p.kind.name(),
+                p.kind,
+                values_text(&p.choices)
+            ));
         }
         for c in &self.constraints {
             h.update(format!("c|{}\n", c.expr.text()));
         }
-        h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
 fn values_text(values: &[Value]) -> String {
-    values.iter().map(Value::canonical).collect::<Vec<_>>().join(",")
+    values
+        .iter()
+        .map(Value::canonical)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn short(text: &str) -> String {
-    if text.len() <= 80 { text.to_string() } else { format!("{}… ({} characters)", &text[..80], text.len()) }
+    if text.len() <= 80 {
+        text.to_string()
+    } else {
+        format!("{}… ({} characters)", &text[..80], text.len())
+    }
 }

@@ -8,7 +8,7 @@ mod param;
 pub mod sampling;
 mod value;
 
+pub use design_space::{Constraint, DesignError, Space};
 pub use objective::{Direction, Objective};
 pub use param::{Kind, Layer, Param};
-pub use design_space::{Constraint, DesignError, Space};
 pub use value::{Design, DesignHash, Metrics, Value};

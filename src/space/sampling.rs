@@ -54,7 +54,12 @@ pub fn sobol_design(space: &Space, n: usize, seed: u64, seen: &HashSet<DesignHas
 /// the shortfall is then filled from the enumerated feasible designs (in grid order, starting
 /// at a random offset), so a nearly exhausted space still yields what it has left and the
 /// call never loops. Fewer than `n` designs back means the space has no more.
-pub fn random_feasible(space: &Space, n: usize, rng: &mut ChaCha8Rng, seen: &HashSet<DesignHash>) -> Vec<Design> {
+pub fn random_feasible(
+    space: &Space,
+    n: usize,
+    rng: &mut ChaCha8Rng,
+    seen: &HashSet<DesignHash>,
+) -> Vec<Design> {
     let mut taken: HashSet<DesignHash> = HashSet::new();
     let mut out = Vec::with_capacity(n);
     let tries = 1000 + 200 * n;
@@ -96,7 +101,12 @@ pub fn enumerate_feasible(space: &Space) -> Vec<Design> {
     let mut out = Vec::new();
     loop {
         let design = Design(
-            space.params.iter().zip(&idx).map(|(p, &i)| (p.name.clone(), p.choices[i].clone())).collect(),
+            space
+                .params
+                .iter()
+                .zip(&idx)
+                .map(|(p, &i)| (p.name.clone(), p.choices[i].clone()))
+                .collect(),
         );
         if space.feasible(&design) {
             out.push(design);

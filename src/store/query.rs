@@ -41,6 +41,17 @@ impl Store {
         })
     }
 
+    /// Active targets with no proposal queued: each should get some in the next cycle.
+    pub fn starved_targets(&self) -> Result<Vec<super::TargetId>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT t.id FROM targets t WHERE t.active = 1 AND NOT EXISTS
+                   (SELECT 1 FROM proposals p WHERE p.target_id = t.id AND p.state = 'QUEUED') ORDER BY t.id",
+            )?;
+            stmt.query_map([], |r| Ok(super::TargetId(r.get(0)?)))?.collect()
+        })
+    }
+
     pub fn result_counts(&self) -> Result<ResultCounts, StoreError> {
         self.read(|c| {
             c.query_row(

@@ -46,25 +46,42 @@ impl Fixture {
     }
 
     pub fn sql(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.store_path()).unwrap()
+        let c = rusqlite::Connection::open(self.store_path()).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        c
     }
 
     pub fn count(&self, sql: &str) -> i64 {
         self.sql().query_row(sql, [], |r| r.get(0)).unwrap()
     }
+
+    /// `count`, or `None` while the store is not there or not migrated yet.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.store_path().exists() {
+            return None;
+        }
+        self.sql().query_row(sql, [], |r| r.get(0)).ok()
+    }
 }
 
 /// Replace a `[section]` (up to the next `[` header at line start) with `text`.
 pub fn replace_section(base: &str, header: &str, text: &str) -> String {
-    let start = base.find(&format!("\n{header}\n")).expect("section present") + 1;
+    let start = base
+        .find(&format!("\n{header}\n"))
+        .expect("section present")
+        + 1;
     let rest = &base[start + header.len() + 1..];
-    let end = rest.find("\n[").map_or(base.len(), |i| start + header.len() + 1 + i + 1);
+    let end = rest
+        .find("\n[")
+        .map_or(base.len(), |i| start + header.len() + 1 + i + 1);
     format!("{}{}\n{}", &base[..start], text.trim_end(), &base[end..])
 }
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_diffuse-dse"));
-    c.env_remove("RUST_LOG").env_remove("DIFFUSE_DSE_CONFIG").env_remove("STATE_DIRECTORY");
+    c.env_remove("RUST_LOG")
+        .env_remove("DIFFUSE_DSE_CONFIG")
+        .env_remove("STATE_DIRECTORY");
     c
 }
 
