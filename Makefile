@@ -95,7 +95,7 @@ system-deps:
 	fi
 
 test: system-deps check-cargo check-cc
-	$(CARGO) test --all-targets
+	$(CARGO) test
 	@$(MAKE) --no-print-directory check-examples verify-unit
 
 # Every shipped config must pass check-config.

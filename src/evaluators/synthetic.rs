@@ -1,5 +1,5 @@
 //! The `synthetic` evaluator: a mixed-variable, 3-objective, DTLZ2-like test problem
-//! (`examples/synthetic.yaml`), evaluated in microseconds.
+//! (`examples/synthetic/config.toml`), evaluated in microseconds.
 //!
 //! The position variables `a` (int 0..=20) and `b` (ordinal in `[0, 1]`) give `x1 = a / 20` and
 //! `x2 = b`. The distance variables `c` (float), `d` (int 0..=10) and `e` (float in
