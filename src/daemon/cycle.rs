@@ -79,10 +79,13 @@ pub fn sync_targets(s: &mut Store, config: &Config) -> Result<Vec<(TargetId, Tar
         .collect())
 }
 
+/// The active targets with their store ids.
+type Targets = Vec<(TargetId, Target)>;
+
 /// Loop until shutdown: one cycle now, then one per poll interval or whenever woken.
 pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
     let mut exhausted_logged = false;
-    let mut targets: Option<(Arc<Config>, Vec<(TargetId, Target)>)> = None;
+    let mut targets: Option<(Arc<Config>, Targets)> = None;
     loop {
         let config = shared.config();
         // The targets' store ids, looked up again only when the config was swapped.
