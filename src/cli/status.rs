@@ -31,15 +31,7 @@ impl StatusCmd {
         let next = config.schedule.cron.next_after(chrono::Utc::now());
         let results = store.result_counts()?;
         let count = |s: ProposalState| counts.get(&s).copied().unwrap_or(0);
-        let states = [
-            ProposalState::Queued,
-            ProposalState::Dispatched,
-            ProposalState::Running,
-            ProposalState::Done,
-            ProposalState::Failed,
-            ProposalState::Lost,
-            ProposalState::Cancelled,
-        ];
+        let states = ProposalState::ALL;
         if self.json {
             let v = json!({
                 "store": config.store_path,
