@@ -195,36 +195,21 @@ fn evaluate_prints_the_default_and_names_bad_overrides() {
         "{v}"
     );
 
-    let out = run(
-        &["evaluate", "--config", cfg, "--set", "mesh_rows=3"],
-        fx.dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--set mesh_rows=3: expected one of 1, 2, 4, 8, 16, 32"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(
-        &["evaluate", "--config", cfg, "--set", "mesh_rows=8"],
-        fx.dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("mesh_rows * tile_rows == mesh_cols * tile_cols"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(
-        &["evaluate", "--config", cfg, "--set", "speed=8"],
-        fx.dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("'speed' is not a parameter"),
-        "{}",
-        stderr(&out)
-    );
+    for (set, expected) in [
+        (
+            "mesh_rows=3",
+            "--set mesh_rows=3: expected one of 1, 2, 4, 8, 16, 32",
+        ),
+        (
+            "mesh_rows=8",
+            "mesh_rows * tile_rows == mesh_cols * tile_cols",
+        ),
+        ("speed=8", "'speed' is not a parameter"),
+    ] {
+        let out = run(&["evaluate", "--config", cfg, "--set", set], fx.dir.path());
+        assert_eq!(out.status.code(), Some(2), "{set}");
+        assert!(stderr(&out).contains(expected), "{set}: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -28,6 +28,33 @@ async fn wait_for<T>(
     .expect("the event came in time")
 }
 
+/// A daemon running in-process on the fixture's config.
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), diffuse_dse::daemon::DaemonError>>,
+}
+
+impl Running {
+    /// Stop it through its shutdown future and check it ended cleanly.
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Start the daemon with an event receiver subscribed before it sends anything.
+fn start(fx: &Fixture) -> (Receiver<Event>, Running) {
+    let options = Options::default();
+    let rx = options.events.subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run_with(
+        fx.load(),
+        async { stopped.await.unwrap() },
+        options,
+    ));
+    (rx, Running { stop, task })
+}
+
 const EVERY_SECOND: &str =
     "[schedule]\ncron = \"* * * * * *\"\nbatch_size = 4\nqueue_depth = 8\npoll_s = 0.2\n";
 const NEVER_SOON: &str =
@@ -36,14 +63,7 @@ const NEVER_SOON: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_scheduled_batches_leave_results_and_a_front() {
     let fx = Fixture::new(EVERY_SECOND);
-    let options = Options::default();
-    let mut rx = options.events.subscribe();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        fx.load(),
-        async { stopped.await.unwrap() },
-        options,
-    ));
+    let (mut rx, running) = start(&fx);
     let mut done = 0;
     for _ in 0..3 {
         done += wait_for(&mut rx, 30, |e| match e {
@@ -60,8 +80,7 @@ async fn three_scheduled_batches_leave_results_and_a_front() {
         })
         .await;
     }
-    stop.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    running.stop().await;
     assert!(done >= 12, "three batches of 4: {done}");
     let ok = fx.count("SELECT count(*) FROM results WHERE status = 'OK'");
     assert!(
@@ -89,14 +108,7 @@ async fn three_scheduled_batches_leave_results_and_a_front() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_in_target_gets_proposals_and_a_broken_edit_keeps_the_old_config() {
     let fx = Fixture::new(NEVER_SOON);
-    let options = Options::default();
-    let mut rx = options.events.subscribe();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        fx.load(),
-        async { stopped.await.unwrap() },
-        options,
-    ));
+    let (mut rx, running) = start(&fx);
     wait_for(&mut rx, 20, |e| {
         matches!(e, Event::Proposed { .. }).then_some(())
     })
@@ -141,21 +153,13 @@ async fn a_dropped_in_target_gets_proposals_and_a_broken_edit_keeps_the_old_conf
         fx.count("SELECT active FROM targets WHERE name = 'fast'"),
         1
     );
-    stop.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_inserted_by_another_process_are_ingested_and_bad_rows_rejected() {
     let fx = Fixture::new(NEVER_SOON);
-    let options = Options::default();
-    let mut rx = options.events.subscribe();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        fx.load(),
-        async { stopped.await.unwrap() },
-        options,
-    ));
+    let (mut rx, running) = start(&fx);
     wait_for(&mut rx, 20, |e| {
         matches!(e, Event::Proposed { .. }).then_some(())
     })
@@ -210,8 +214,7 @@ async fn results_inserted_by_another_process_are_ingested_and_bad_rows_rejected(
         accepted += a;
         rejected += r;
     }
-    stop.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    running.stop().await;
     assert_eq!((accepted, rejected), (5, 2));
     assert_eq!(
         fx.count("SELECT count(*) FROM results WHERE status = 'OK'"),
