@@ -22,7 +22,7 @@ impl IngestCmd {
         let config = self.config.load()?;
         let rows = read_results_file(&self.file, &config).map_err(Failure::usage)?;
         let mut store = Store::open(&config.store_path)?;
-        store.sync_views(&config.objectives, &config.space.names())?;
+        crate::daemon::sync_store(&mut store, &config, false)?;
         let n = store.insert_inbox(&rows)?;
         let targets = crate::daemon::sync_targets(&mut store, &config)?;
         let summary = ingest_pass(&mut store, &config, &targets)?;

@@ -29,35 +29,39 @@ pub async fn prepare_reload(db: &Db, config: &Arc<Config>) -> Result<usize, Stor
 
 async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, StoreError> {
     let config = config.clone();
-    db.call(move |s| {
-        s.sync_views(&config.objectives, &config.space.names())?;
-        let fingerprint = config.space.fingerprint();
-        if let Some(old) = s.space_fingerprint()?
-            && old != fingerprint
-        {
-            let n = s.cancel_queued_except(
-                crate::store::ModelVersion(-1),
-                "the design space changed; proposals for the old space were cancelled",
-            )?;
-            tracing::warn!(
-                cancelled = n,
-                "the design space changed since the store was last used"
-            );
-        }
-        s.set_space_fingerprint(&fingerprint)?;
-        sync_targets(s, &config)?;
-        if !recover {
-            return Ok(0);
-        }
-        let live = s.live_unfinished()?;
-        let ids: Vec<_> = live.iter().map(|l| l.proposal).collect();
-        s.requeue(
-            &ids,
-            "interrupted: the daemon stopped while it ran; queued again",
+    db.call(move |s| sync_store(s, &config, recover)).await
+}
+
+/// The blocking work of [`prepare`] (with `recover`) and [`prepare_reload`]: the views, the
+/// space fingerprint (a changed space cancels every queued proposal), the targets, and at
+/// start the requeue of proposals a previous run left in flight. Returns how many were
+/// requeued.
+pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize, StoreError> {
+    s.sync_views(&config.objectives, &config.space.names())?;
+    let fingerprint = config.space.fingerprint();
+    if let Some(old) = s.space_fingerprint()?
+        && old != fingerprint
+    {
+        let n = s.cancel_queued_except(
+            None,
+            "the design space changed; proposals for the old space were cancelled",
         )?;
-        Ok(ids.len())
-    })
-    .await
+        tracing::warn!(
+            cancelled = n,
+            "the design space changed since the store was last used"
+        );
+    }
+    s.set_space_fingerprint(&fingerprint)?;
+    sync_targets(s, config)?;
+    if !recover {
+        return Ok(0);
+    }
+    let ids: Vec<_> = s.live_unfinished()?.iter().map(|l| l.proposal).collect();
+    s.requeue(
+        &ids,
+        "interrupted: the daemon stopped while it ran; queued again",
+    )?;
+    Ok(ids.len())
 }
 
 /// Record the config's targets in the store and return the active ones with their ids.

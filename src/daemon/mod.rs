@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use clock::Clock;
-pub use cycle::{prepare_reload as prepare_store, sync_targets, top_up};
+pub use cycle::{prepare_reload as prepare_store, sync_store, sync_targets, top_up};
 pub use signals::shutdown_signal;
 
 use crate::config::Config;

@@ -10,7 +10,9 @@ use crate::store::StoreError;
 pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).expect("a SIGHUP handler can be installed");
-    let mut last_seen = shared.config().current_sources();
+    // From what the files looked like when the running config was read, so an edit made
+    // while the daemon was starting is not missed.
+    let mut last_seen = shared.config().sources.clone();
     loop {
         let poll = shared.config().schedule.poll;
         let forced = tokio::select! {

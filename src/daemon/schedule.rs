@@ -6,7 +6,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Clock, Shared};
-use crate::config::Cron;
 use crate::runners::claim_and_run;
 use crate::store::StoreError;
 
@@ -25,16 +24,11 @@ async fn sleep_until(clock: &Clock, next: DateTime<Utc>) {
     }
 }
 
-/// The next fire time after `now`; `None` when the schedule never fires again.
-pub fn next_fire(cron: &Cron, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.next_after(now)
-}
-
 pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
     let mut config_rx = shared.config.subscribe();
     loop {
         let config = shared.config();
-        let Some(next) = next_fire(&config.schedule.cron, shared.clock.now()) else {
+        let Some(next) = config.schedule.cron.next_after(shared.clock.now()) else {
             tracing::warn!(cron = %config.schedule.cron.text, "the schedule never fires again; waiting for a reload");
             tokio::select! {
                 _ = config_rx.changed() => continue,
@@ -74,7 +68,7 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Zone;
+    use crate::config::{Cron, Zone};
     use chrono::TimeZone;
 
     /// The schedule loop's waiting, under tokio's paused clock: three fires of a
@@ -86,7 +80,7 @@ mod tests {
         let cron = Cron::parse("*/10 * * * * *", Zone::Utc).unwrap();
         let mut fired = Vec::new();
         for _ in 0..3 {
-            let next = next_fire(&cron, clock.now()).unwrap();
+            let next = cron.next_after(clock.now()).unwrap();
             sleep_until(&clock, next).await;
             fired.push(clock.now());
         }
@@ -100,7 +94,7 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
         let clock = Clock::starting_at(start);
         let cron = Cron::parse("0 22 * * *", Zone::Utc).unwrap();
-        let next = next_fire(&cron, clock.now()).unwrap();
+        let next = cron.next_after(clock.now()).unwrap();
         sleep_until(&clock, next).await;
         assert_eq!(
             clock.now(),

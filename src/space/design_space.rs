@@ -207,10 +207,26 @@ fn values_text(values: &[Value]) -> String {
         .join(",")
 }
 
+/// At most 80 characters of `text`, so a garbage row cannot flood a rejection reason.
 fn short(text: &str) -> String {
-    if text.len() <= 80 {
-        text.to_string()
-    } else {
-        format!("{}… ({} characters)", &text[..80], text.len())
+    match text.char_indices().nth(80) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn short_cuts_on_a_character_boundary() {
+        let text = "é".repeat(100);
+        let cut = short(&text);
+        assert!(
+            cut.starts_with(&"é".repeat(80)) && cut.ends_with("(100 characters)"),
+            "{cut}"
+        );
+        assert_eq!(short("abc"), "abc");
     }
 }

@@ -194,17 +194,19 @@ impl Store {
         })
     }
 
-    /// Cancels the queued proposals of every model but `keep` (a newer model replaces them).
-    /// Proposals without a model (a person's) are kept. Returns how many were cancelled.
+    /// Cancels queued proposals. With `Some(keep)`, those of every model but `keep` (a newer
+    /// model replaces them), keeping proposals without a model (a person's). With `None`,
+    /// every queued proposal (the design space changed, so none of them fits it). Returns how
+    /// many were cancelled.
     pub fn cancel_queued_except(
         &mut self,
-        keep: ModelVersion,
+        keep: Option<ModelVersion>,
         reason: &str,
     ) -> Result<usize, StoreError> {
         let sql = format!(
             "UPDATE proposals SET state = 'CANCELLED', reason = ?2,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE state IN ({}) AND model_version IS NOT NULL AND model_version != ?1",
+             WHERE state IN ({}) AND (?1 IS NULL OR (model_version IS NOT NULL AND model_version != ?1))",
             ProposalState::sql_sources(ProposalState::Cancelled)
         );
         self.write(|tx| tx.execute(&sql, params![keep, reason]))
@@ -519,7 +521,7 @@ mod tests {
         store.claim_batch(1, "local", "manual").unwrap();
         assert_eq!(
             store
-                .cancel_queued_except(ModelVersion(2), "replaced by model 2")
+                .cancel_queued_except(Some(ModelVersion(2)), "replaced by model 2")
                 .unwrap(),
             2
         );
