@@ -6,6 +6,7 @@ use crate::db::Db;
 use crate::evaluators::Cancel;
 use crate::events::{Event, Events};
 use crate::ingest::ingest_pass;
+use crate::runners::Dispatched;
 use crate::store::Store;
 
 #[derive(clap::Subcommand, Debug)]
@@ -59,9 +60,21 @@ impl BatchCmd {
             });
             let outcome = crate::runners::claim_and_run(&db, &config, evaluator, "manual", &cancel, &events).await?;
             let _ = shown.await;
-            let Some((batch, report)) = outcome else {
-                eprintln!("nothing is queued and the proposer found no new design: the space is exhausted.");
-                return Ok(());
+            let (batch, report) = match outcome {
+                None => {
+                    eprintln!("nothing is queued and the proposer found no new design: the space is exhausted.");
+                    return Ok(());
+                }
+                Some(Dispatched::Submitted { batch, job_id, size }) => {
+                    eprintln!(
+                        "batch {}: {size} proposals submitted to {} as job {job_id}; the daemon brings the results back from {}",
+                        batch.0,
+                        config.runner.kind.name(),
+                        crate::runners::batch_dir::batch_dir(&config.runner.runs_dir, batch).display()
+                    );
+                    return Ok(());
+                }
+                Some(Dispatched::Ran(batch, report)) => (batch, report),
             };
             let c = cfg.clone();
             let summary = db

@@ -12,6 +12,8 @@ mod evaluate;
 mod ingest;
 mod logging;
 mod progress;
+mod resume;
+mod run_task;
 mod status;
 mod table;
 
@@ -95,6 +97,8 @@ enum Command {
     #[command(subcommand)]
     Batch(batch::BatchCmd),
     Demo(demo::DemoCmd),
+    Resume(resume::ResumeCmd),
+    RunTask(run_task::RunTaskCmd),
 }
 
 /// Run the command line; returns the exit status.
@@ -116,6 +120,8 @@ pub fn main() -> i32 {
         Command::Status(c) => c.run(),
         Command::Batch(c) => c.run(),
         Command::Demo(c) => c.run(),
+        Command::Resume(c) => c.run(),
+        Command::RunTask(c) => c.run(),
     };
     match result {
         Ok(()) => 0,

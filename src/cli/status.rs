@@ -30,6 +30,7 @@ impl StatusCmd {
         let hv = crate::front::hypervolume(&config.objectives, &front);
         let next = config.schedule.cron.next_after(chrono::Utc::now());
         let results = store.result_counts()?;
+        let paused = crate::runners::breaker::paused(&store)?;
         let count = |s: ProposalState| counts.get(&s).copied().unwrap_or(0);
         let states = ProposalState::ALL;
         if self.json {
@@ -40,6 +41,8 @@ impl StatusCmd {
                 "model": model.as_ref().map(|m| json!({"version": m.version.0, "kind": m.model.kind, "n_results": m.model.n_results, "created_at": m.created_at})),
                 "next_batch": next.map(|t| t.to_rfc3339()),
                 "front": { "size": front.len(), "hypervolume": hv },
+                "runner": config.runner.kind.name(),
+                "dispatch_paused": paused,
             });
             println!(
                 "{}",
@@ -77,6 +80,10 @@ impl StatusCmd {
                 config.schedule.batch_size
             ),
             None => println!("next batch  never (the schedule does not fire again)"),
+        }
+        match &paused {
+            Some(reason) => println!("dispatch    PAUSED by the failure breaker: {reason}"),
+            None => println!("dispatch    {} runner, running", config.runner.kind.name()),
         }
         match hv {
             Some(hv) => println!("front       {} designs, hypervolume {hv:.6e}", front.len()),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::raw::{RawConfig, RawEvaluator, RawTarget, RawTargetFile, S};
 use super::{
-    Bound, Config, Cron, DROP_IN_DIR, ModelConfig, Problem, ProposerKind, RunnerConfig, RunnerKind,
-    ScheduleConfig, SourceStamp, Target, Zone, space_check,
+    Bound, Config, Cron, DROP_IN_DIR, ModelConfig, Problem, ProposerKind, ScheduleConfig,
+    SourceStamp, Target, Zone, space_check,
 };
 use crate::evaluators::EvaluatorConfig;
 use crate::space::{Direction, Objective};
@@ -211,7 +211,8 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
         }
     }
     let schedule = schedule(&raw, &mut problems);
-    let runner = runner(&raw, &dir, &mut problems);
+    let runner =
+        super::runner::runner(raw.runner.as_ref(), &state_base(&dir), &file, &mut problems);
     let model = model(
         &raw,
         space.as_ref().map_or(0, |s| s.params.len()),
@@ -538,7 +539,7 @@ fn target(
     })
 }
 
-fn positive(
+pub(super) fn positive(
     v: Option<&S<i64>>,
     field: &str,
     default: usize,
@@ -564,7 +565,12 @@ fn positive(
     }
 }
 
-fn seconds(v: Option<&S<f64>>, field: &str, default: f64, problems: &mut Vec<Problem>) -> Duration {
+pub(super) fn seconds(
+    v: Option<&S<f64>>,
+    field: &str,
+    default: f64,
+    problems: &mut Vec<Problem>,
+) -> Duration {
     match v {
         None => Duration::from_secs_f64(default),
         Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 && *s.get_ref() < 1e9 => {
@@ -638,43 +644,6 @@ fn schedule(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<ScheduleConf
         queue_depth,
         poll,
     })
-}
-
-fn runner(raw: &RawConfig, dir: &Path, problems: &mut Vec<Problem>) -> RunnerConfig {
-    let r = raw.runner.as_ref();
-    let kind = match r.and_then(|r| r.kind.as_ref()) {
-        None => RunnerKind::Local,
-        Some(k) if k.get_ref() == "local" => RunnerKind::Local,
-        Some(k) => {
-            problems.push(Problem::new(
-                "runner.kind",
-                Some(k.span()),
-                format!("expected \"local\". Got {:?}.", k.get_ref()),
-            ));
-            RunnerKind::Local
-        }
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    RunnerConfig {
-        kind,
-        parallel: positive(
-            r.and_then(|r| r.parallel.as_ref()),
-            "runner.parallel",
-            cores,
-            4096,
-            problems,
-        ),
-        timeout: seconds(
-            r.and_then(|r| r.timeout_s.as_ref()),
-            "runner.timeout_s",
-            3600.0,
-            problems,
-        ),
-        runs_dir: state_base(dir).join(
-            r.and_then(|r| r.runs_dir.as_ref())
-                .map_or("runs", |p| p.get_ref().as_str()),
-        ),
-    }
 }
 
 fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> ModelConfig {

@@ -8,6 +8,7 @@
 mod load;
 mod problem;
 mod raw;
+mod runner;
 mod schedule;
 mod space_check;
 mod target;
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 pub use load::{ConfigError, Located};
 pub use problem::Problem;
+pub use runner::{RunnerConfig, RunnerKind, SchedulerSettings, SubmitSettings};
 pub use schedule::{Cron, Zone};
 pub use target::{Bound, Target};
 
@@ -61,23 +63,6 @@ pub struct ScheduleConfig {
     pub queue_depth: usize,
     /// How often the daemon looks for new results and config changes.
     pub poll: Duration,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunnerKind {
-    /// Evaluations as child threads/processes of the daemon, `parallel` at a time.
-    Local,
-}
-
-#[derive(Clone, Debug)]
-pub struct RunnerConfig {
-    pub kind: RunnerKind,
-    /// Evaluations at once.
-    pub parallel: usize,
-    /// Wall-clock limit of one evaluation.
-    pub timeout: Duration,
-    /// Where each evaluation gets its folder (`runs/batch-N/proposal-M`).
-    pub runs_dir: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,6 +132,33 @@ pub struct RawRunner {
     pub parallel: Option<S<i64>>,
     pub timeout_s: Option<S<f64>>,
     pub runs_dir: Option<S<String>>,
+    pub max_attempts: Option<S<i64>>,
+    pub lost_after_s: Option<S<f64>>,
+    pub breaker_failure_share: Option<S<f64>>,
+    pub scheduler_timeout_s: Option<S<f64>>,
+    pub task_binary: Option<S<String>>,
+    pub slurm: Option<S<RawScheduler>>,
+    pub lsf: Option<S<RawScheduler>>,
+    pub command: Option<S<RawSubmit>>,
+}
+
+/// `[runner.slurm]` / `[runner.lsf]`: extra submit arguments and where the tools are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduler {
+    #[serde(default)]
+    pub submit_args: Vec<String>,
+    pub bin_dir: Option<S<String>>,
+}
+
+/// `[runner.command]`: a submit template for another scheduler.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubmit {
+    pub submit: S<Vec<String>>,
+    pub status: Option<S<Vec<String>>>,
+    pub index_env: S<String>,
+    pub index_base: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

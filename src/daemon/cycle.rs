@@ -34,8 +34,9 @@ async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, Sto
 
 /// The blocking work of [`prepare`] (with `recover`) and [`prepare_reload`]: the views, the
 /// space fingerprint (a changed space cancels every queued proposal), the targets, and at
-/// start the requeue of proposals a previous run left in flight. Returns how many were
-/// requeued.
+/// start the requeue of local evaluations a previous run left in flight (they died with it).
+/// Cluster proposals are not touched here: the watcher reconciles them with their result
+/// files and the scheduler, and never resubmits blindly. Returns how many were requeued.
 pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize, StoreError> {
     s.sync_views(&config.objectives, &config.space.names())?;
     let fingerprint = config.space.fingerprint();
@@ -56,7 +57,12 @@ pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize
     if !recover {
         return Ok(0);
     }
-    let ids: Vec<_> = s.live_unfinished()?.iter().map(|l| l.proposal).collect();
+    let ids: Vec<_> = s
+        .live_unfinished()?
+        .iter()
+        .filter(|l| l.runner.as_deref().is_none_or(|r| r == "local"))
+        .map(|l| l.proposal)
+        .collect();
     s.requeue(
         &ids,
         "interrupted: the daemon stopped while it ran; queued again",

@@ -6,6 +6,7 @@
 //! blocking threads through [`Db`] and `spawn_blocking`, never on the async workers.
 
 mod clock;
+mod cluster;
 mod cycle;
 mod reload;
 mod schedule;
@@ -123,6 +124,7 @@ pub async fn run_with(
         store = %config.store_path.display(),
         evaluator = config.evaluator.name(),
         schedule = %config.schedule.cron.text,
+        runner = config.runner.kind.name(),
         "daemon ready"
     );
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -143,6 +145,11 @@ pub async fn run_with(
         "reload",
         shared.clone(),
         reload::run(shared.clone()),
+    ));
+    tracker.spawn(supervise(
+        "cluster",
+        shared.clone(),
+        cluster::run(shared.clone()),
     ));
     tracker.close();
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Clock, Shared};
-use crate::runners::claim_and_run;
+use crate::runners::{Dispatched, breaker, claim_and_run};
 use crate::store::StoreError;
 
 /// The longest single sleep: the next fire time is recomputed at least this often, so a
@@ -41,6 +41,10 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
             _ = config_rx.changed() => continue,
             _ = shared.token.cancelled() => return Ok(()),
         }
+        if let Some(reason) = shared.db.call(|s| breaker::paused(s)).await? {
+            tracing::warn!(%reason, "batch time, but dispatch is paused by the failure breaker");
+            continue;
+        }
         let evaluator = shared.evaluator();
         match claim_and_run(
             &shared.db,
@@ -50,16 +54,44 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
             &shared.cancel,
             &shared.events,
         )
-        .await?
+        .await
         {
-            None => tracing::info!("batch time, but nothing is queued"),
-            Some((batch, r)) => tracing::info!(
-                batch = batch.0,
-                done = r.done,
-                failed = r.failed,
-                requeued = r.requeued,
-                "batch finished"
-            ),
+            Ok(None) => tracing::info!("batch time, but nothing is queued"),
+            Ok(Some(Dispatched::Ran(batch, r))) => {
+                tracing::info!(
+                    batch = batch.0,
+                    done = r.done,
+                    failed = r.failed,
+                    requeued = r.requeued,
+                    "batch finished"
+                );
+                let share = config.runner.breaker_failure_share;
+                if let Some(reason) = shared
+                    .db
+                    .call(move |s| breaker::judge(s, batch, share))
+                    .await?
+                {
+                    tracing::error!(%reason, "failure breaker tripped");
+                }
+            }
+            Ok(Some(Dispatched::Submitted {
+                batch,
+                job_id,
+                size,
+            })) => {
+                tracing::info!(
+                    batch = batch.0,
+                    job_id,
+                    size,
+                    runner = config.runner.kind.name(),
+                    "batch submitted"
+                );
+            }
+            // The scheduler refused the job: nothing was claimed; the next fire time tries again.
+            Err(StoreError::Dispatch { source, .. }) => {
+                tracing::error!(error = %source, "batch not submitted; its proposals stay queued");
+            }
+            Err(e) => return Err(e),
         }
         shared.wake.notify_one();
     }

@@ -500,7 +500,14 @@ impl Evaluator for CommandEvaluator {
                 reason.push_str("; last stderr line: ");
                 reason.push_str(&line);
             }
-            return Err(EvalError::Failed(reason));
+            // Killed by a signal (the OOM killer, an admin, a dying node): the work is lost,
+            // not judged, so it is worth another attempt.
+            let killed = std::os::unix::process::ExitStatusExt::signal(&outcome.status).is_some();
+            return Err(if killed {
+                EvalError::Lost(reason)
+            } else {
+                EvalError::Failed(reason)
+            });
         }
         let (report, source) = match &output {
             Some(path) => (path.as_path(), "its output file"),

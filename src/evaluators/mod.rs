@@ -27,6 +27,10 @@ pub enum EvalError {
     /// The evaluation ran past its time limit and was killed.
     #[error("timed out after {0:?} (the process group was killed)")]
     Timeout(Duration),
+    /// The work was lost rather than judged (the process was killed by a signal): it is
+    /// retried while the proposal has attempts left.
+    #[error("lost: {0}")]
+    Lost(String),
     /// The evaluation was stopped because the batch was interrupted; it is not a failure.
     #[error("cancelled")]
     Cancelled,

@@ -21,12 +21,16 @@ pub struct BatchReport {
     pub failed: usize,
     /// Evaluations stopped by `cancel`: their proposals are QUEUED again.
     pub requeued: usize,
+    /// Lost evaluations (killed by a signal) with attempts left: QUEUED again.
+    pub retried: usize,
 }
 
 /// What one evaluation came to.
 enum Outcome {
     Metrics(crate::space::Metrics),
     Failed(String),
+    /// Killed rather than judged: retried while attempts are left.
+    Lost(String),
     Cancelled,
 }
 
@@ -103,6 +107,39 @@ pub async fn run_batch(
                     proposal,
                     ok: true,
                     error: None,
+                });
+            }
+            Outcome::Lost(why) if c.attempts < runner.max_attempts => {
+                let reason = format!(
+                    "lost: {why}; queued again (attempt {} of {} done)",
+                    c.attempts, runner.max_attempts
+                );
+                db.call(move |s| s.requeue(&[proposal], &reason)).await?;
+                report.retried += 1;
+                events.send(Event::Evaluated {
+                    batch,
+                    proposal,
+                    ok: false,
+                    error: Some(format!("lost: {why}")),
+                });
+            }
+            Outcome::Lost(why) => {
+                let error = format!("lost: {why}, after {} attempts", c.attempts);
+                let row = inbox_row(
+                    proposal,
+                    InboxStatus::Failed,
+                    None,
+                    Some(error.clone()),
+                    &name,
+                    runtime_s,
+                );
+                db.call(move |s| s.insert_inbox(&[row])).await?;
+                report.failed += 1;
+                events.send(Event::Evaluated {
+                    batch,
+                    proposal,
+                    ok: false,
+                    error: Some(error),
                 });
             }
             Outcome::Failed(error) => {
@@ -193,6 +230,7 @@ async fn evaluate(
         Ok(Ok(metrics)) => Outcome::Metrics(metrics),
         Ok(Err(EvalError::Cancelled)) => Outcome::Cancelled,
         Ok(Err(_)) if cancel.is_cancelled() => Outcome::Cancelled,
+        Ok(Err(EvalError::Lost(why))) => Outcome::Lost(why),
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(e) => Outcome::Failed(format!("the evaluator crashed: {}", panic_text(e))),
     }

@@ -217,8 +217,9 @@ impl Store {
     pub fn live_unfinished(&self) -> Result<Vec<LiveProposal>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, design_id, state, batch_id, job_id, attempts, updated_at
-                 FROM proposals WHERE state IN ('DISPATCHED', 'RUNNING') ORDER BY id",
+                "SELECT p.id, p.design_id, p.state, p.batch_id, p.job_id, p.attempts, p.updated_at, b.runner
+                 FROM proposals p LEFT JOIN batches b ON b.id = p.batch_id
+                 WHERE p.state IN ('DISPATCHED', 'RUNNING') ORDER BY p.id",
             )?;
             stmt.query_map([], |r| {
                 Ok(LiveProposal {
@@ -229,6 +230,7 @@ impl Store {
                     job_id: r.get(4)?,
                     attempts: r.get(5)?,
                     updated_at: r.get(6)?,
+                    runner: r.get(7)?,
                 })
             })?
             .collect()

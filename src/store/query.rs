@@ -52,6 +52,20 @@ impl Store {
         })
     }
 
+    /// How a batch's proposals ended: `(done, failed or lost)`. Proposals queued again after
+    /// lost work left the batch and are not counted.
+    pub fn batch_outcome(&self, batch: super::BatchId) -> Result<(u64, u64), StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT count(*) FILTER (WHERE state = 'DONE'),
+                        count(*) FILTER (WHERE state IN ('FAILED', 'LOST'))
+                 FROM proposals WHERE batch_id = ?1",
+                [batch.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
     pub fn result_counts(&self) -> Result<ResultCounts, StoreError> {
         self.read(|c| {
             c.query_row(

@@ -258,6 +258,8 @@ pub struct LiveProposal {
     pub attempts: u32,
     /// When it last changed state (UTC ISO-8601), for a time-to-live.
     pub updated_at: String,
+    /// The runner of its batch (`local`, `slurm`, …).
+    pub runner: Option<String>,
 }
 
 /// One proposal as the `queue` command shows it.

@@ -1,0 +1,192 @@
+//! Cluster runners through the real daemon, with stand-in LSF tools (`bsub`, `bjobs`) that
+//! run each array task as a local process: submission, result files, lost work and retries,
+//! and values with shell metacharacters reaching argv verbatim. The real Slurm tests are in
+//! `tests/slurm.rs`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Fixture, replace_section};
+use diffuse_dse::daemon::{Options, run_with};
+
+/// A stand-in `bsub`: records its argv, then runs tasks 1..N of `-J name[1-N]%K` one after
+/// another in the background with `LSB_JOBINDEX` set, keeping `INDEX STATE` files that the
+/// stand-in `bjobs` prints. While `$STUB/fail` exists, tasks are not run and end `EXIT` (as
+/// when a node kills them before they write anything).
+const BSUB: &str = r#"#!/bin/sh
+stub=$(dirname "$0")
+id=$(( $(cat "$stub/next" 2>/dev/null || echo 100) + 1 ))
+echo "$id" > "$stub/next"
+printf '%s\n' "$@" > "$stub/argv-$id"
+for last; do :; done
+spec=$(printf '%s\n' "$@" | grep '\[1-')
+n=$(echo "$spec" | sed 's/.*\[1-\([0-9]*\)\].*/\1/')
+mkdir -p "$stub/jobs/$id"
+i=1; while [ "$i" -le "$n" ]; do echo "$i PEND" > "$stub/jobs/$id/$i"; i=$((i+1)); done
+(
+  i=1
+  while [ "$i" -le "$n" ]; do
+    if [ -e "$stub/fail" ]; then
+      echo "$i EXIT" > "$stub/jobs/$id/$i"
+    else
+      echo "$i RUN" > "$stub/jobs/$id/$i"
+      if LSB_JOBINDEX=$i "$last" > "$stub/jobs/$id/$i.out" 2>&1; then st=DONE; else st=EXIT; fi
+      echo "$i $st" > "$stub/jobs/$id/$i"
+    fi
+    i=$((i+1))
+  done
+) > /dev/null 2>&1 &
+echo "Job <$id> is submitted to queue <normal>."
+"#;
+
+const BJOBS: &str = r#"#!/bin/sh
+stub=$(dirname "$0")
+for id; do :; done
+if [ ! -d "$stub/jobs/$id" ]; then echo "Job <$id> is not found" >&2; exit 255; fi
+cat "$stub/jobs/$id"/[0-9]* | grep -v '^$' | sort -n
+"#;
+
+fn lsf_fixture(batch_size: usize, max_attempts: u32) -> Fixture {
+    let fx = Fixture::new(&format!(
+        "[schedule]\ncron = \"* * * * * *\"\nbatch_size = {batch_size}\nqueue_depth = {batch_size}\npoll_s = 0.2\n"
+    ));
+    let stub = fx.path("stub");
+    std::fs::create_dir_all(&stub).unwrap();
+    for (name, text) in [("bsub", BSUB), ("bjobs", BJOBS)] {
+        std::fs::write(stub.join(name), text).unwrap();
+        std::fs::set_permissions(
+            stub.join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let text = std::fs::read_to_string(fx.config_path()).unwrap();
+    let runner = format!(
+        "[runner]\nkind = \"lsf\"\nparallel = 2\ntimeout_s = 60\nmax_attempts = {max_attempts}\nlost_after_s = 0.5\n\
+         task_binary = \"{}\"\n[runner.lsf]\nbin_dir = \"{}\"\nsubmit_args = [\"-q\", \"night\"]\n",
+        env!("CARGO_BIN_EXE_diffuse-dse"),
+        stub.display()
+    );
+    fx.write("config.toml", &replace_section(&text, "[runner]", &runner));
+    fx
+}
+
+/// Run the daemon until `done(fx)` holds, at most 60 s.
+async fn run_until(fx: &Fixture, done: impl Fn(&Fixture) -> bool) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(run_with(
+        fx.load(),
+        async { stopped.await.unwrap() },
+        Options::default(),
+    ));
+    let t0 = std::time::Instant::now();
+    while !done(fx) {
+        if t0.elapsed() > Duration::from_secs(60) {
+            let states: String = fx
+                .sql()
+                .query_row("SELECT group_concat(state || ': ' || coalesce(reason, ''), ' | ') FROM proposals", [], |r| r.get(0))
+                .unwrap();
+            panic!("timed out; proposals: {states}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lsf_batches_come_back_through_result_files() {
+    let fx = lsf_fixture(4, 3);
+    run_until(&fx, |fx| {
+        fx.try_count("SELECT count(*) FROM results WHERE status = 'OK'")
+            .unwrap_or(0)
+            >= 8
+    })
+    .await;
+    // Each result came from a qor.json written by `run-task` on the "farm".
+    assert!(fx.count("SELECT count(*) FROM results WHERE source = 'lsf'") >= 8);
+    assert_eq!(
+        fx.count("SELECT count(*) FROM results WHERE proposal_id IS NOT NULL"),
+        fx.count("SELECT count(DISTINCT proposal_id) FROM results WHERE proposal_id IS NOT NULL")
+    );
+    // The job ids are stored with the dispatch.
+    assert_eq!(
+        fx.count("SELECT count(*) FROM batches WHERE runner = 'lsf' AND job_id IS NULL"),
+        0
+    );
+    assert!(fx.count("SELECT count(*) FROM batches WHERE runner = 'lsf' AND state = 'DONE'") >= 2);
+    let argv = std::fs::read_to_string(fx.path("stub/argv-101")).unwrap();
+    assert!(argv.lines().any(|l| l == "dse-batch-1[1-4]%2"), "{argv}");
+    assert!(
+        argv.contains("-q\nnight\n"),
+        "submit_args pass through: {argv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_tasks_are_retried_then_failed_with_the_reason() {
+    let fx = lsf_fixture(2, 2);
+    // Every task ends EXIT without running.
+    std::fs::write(fx.path("stub/fail"), "").unwrap();
+    run_until(&fx, |fx| {
+        fx.try_count("SELECT count(*) FROM proposals WHERE state = 'FAILED'")
+            .unwrap_or(0)
+            >= 1
+    })
+    .await;
+    let (attempts, reason): (i64, String) = fx
+        .sql()
+        .query_row("SELECT p.attempts, r.error FROM proposals p JOIN results r ON r.proposal_id = p.id WHERE p.state = 'FAILED' ORDER BY p.id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(attempts, 2, "retried once, then failed");
+    assert!(
+        reason.contains("ended EXIT without a result file") && reason.contains("after 2 attempts"),
+        "{reason}"
+    );
+    assert_eq!(fx.count("SELECT count(*) FROM proposals WHERE state IN ('DISPATCHED', 'RUNNING') AND batch_id IS NULL"), 0);
+}
+
+/// A value with shell metacharacters reaches the user's flow as one argv entry, through the
+/// cluster runner, the job script and `run-task`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_metacharacters_reach_argv_verbatim_through_a_cluster_batch() {
+    let fx = lsf_fixture(2, 1);
+    let nasty = r#"$(touch pwned); `id` && echo "x" | cat > y; 'q'"#;
+    fx.write(
+        "flow.sh",
+        "#!/bin/sh\nprintf '%s' \"$1\" > \"$2/argv1\"\necho '{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}'\n",
+    );
+    std::fs::set_permissions(
+        fx.path("flow.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(fx.config_path()).unwrap();
+    let text = text.replace(
+        "[[space.params]]\nname = \"mesh_rows\"",
+        &format!("[[space.params]]\nname = \"tag\"\nlayer = \"eda\"\nkind = \"categorical\"\nvalues = [{}]\n[[space.params]]\nname = \"mesh_rows\"", toml::Value::String(nasty.into())),
+    );
+    let text = replace_section(
+        &text,
+        "[evaluator.gemmini-model]",
+        "[evaluator.command]\nargv = [\"./flow.sh\", \"{tag}\", \"{workdir}\"]\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\n",
+    )
+    .replace("name = \"gemmini-model\"", "name = \"command\"");
+    fx.write("config.toml", &text);
+    run_until(&fx, |fx| {
+        fx.try_count("SELECT count(*) FROM results WHERE status = 'OK'")
+            .unwrap_or(0)
+            >= 2
+    })
+    .await;
+    let dirs: Vec<String> = fx.sql().prepare("SELECT 'runs/batch-' || batch_id || '/proposal-' || id FROM proposals WHERE state = 'DONE'").unwrap()
+        .query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    for d in &dirs {
+        assert_eq!(
+            std::fs::read_to_string(fx.path(d).join("argv1")).unwrap(),
+            nasty
+        );
+    }
+    assert!(!fx.path("pwned").exists() && !fx.path("stub/pwned").exists());
+}
