@@ -190,3 +190,56 @@ async fn shell_metacharacters_reach_argv_verbatim_through_a_cluster_batch() {
     }
     assert!(!fx.path("pwned").exists() && !fx.path("stub/pwned").exists());
 }
+
+/// When most of a batch fails, dispatch pauses, `status` says so, and `resume` lifts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failure_breaker_pauses_dispatch_until_resume() {
+    let fx = lsf_fixture(4, 1);
+    std::fs::write(fx.path("stub/fail"), "").unwrap();
+    run_until(&fx, |fx| {
+        diffuse_dse::store::Store::open_read_only(fx.store_path())
+            .ok()
+            .and_then(|s| diffuse_dse::runners::breaker::paused(&s).ok().flatten())
+            .is_some()
+    })
+    .await;
+    // A restarted daemon sees the pause too: three more fire times dispatch nothing.
+    let batches = fx.count("SELECT count(*) FROM batches");
+    let t0 = std::time::Instant::now();
+    run_until(&fx, |_| t0.elapsed() > Duration::from_secs(3)).await;
+    assert_eq!(
+        fx.count("SELECT count(*) FROM batches"),
+        batches,
+        "no batch while paused"
+    );
+    assert!(fx.count("SELECT count(*) FROM proposals WHERE state = 'FAILED'") >= 4);
+
+    let cfg = fx.config_path();
+    let out = common::run(
+        &["status", "--config", cfg.to_str().unwrap()],
+        fx.dir.path(),
+    );
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("PAUSED by the failure breaker") && text.contains("of 4 evaluations fail"),
+        "{text}"
+    );
+    let out = common::run(
+        &["resume", "--config", cfg.to_str().unwrap()],
+        fx.dir.path(),
+    );
+    assert!(
+        common::stderr(&out).contains("dispatch resumed"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = common::run(
+        &["status", "--config", cfg.to_str().unwrap()],
+        fx.dir.path(),
+    );
+    assert!(
+        common::stdout(&out).contains("lsf runner, running"),
+        "{}",
+        common::stdout(&out)
+    );
+}
