@@ -7,8 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fixture, replace_section};
-use diffuse_dse::daemon::{Options, run_with};
+use common::{Fixture, replace_section, run_until};
 
 /// A stand-in `bsub`: records its argv, then runs tasks 1..N of `-J name[1-N]%K` one after
 /// another in the background with `LSB_JOBINDEX` set, keeping `INDEX STATE` files that the
@@ -72,33 +71,10 @@ fn lsf_fixture(batch_size: usize, max_attempts: u32) -> Fixture {
     fx
 }
 
-/// Run the daemon until `done(fx)` holds, at most 60 s.
-async fn run_until(fx: &Fixture, done: impl Fn(&Fixture) -> bool) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(run_with(
-        fx.load(),
-        async { stopped.await.unwrap() },
-        Options::default(),
-    ));
-    let t0 = std::time::Instant::now();
-    while !done(fx) {
-        if t0.elapsed() > Duration::from_secs(60) {
-            let states: String = fx
-                .sql()
-                .query_row("SELECT group_concat(state || ': ' || coalesce(reason, ''), ' | ') FROM proposals", [], |r| r.get(0))
-                .unwrap();
-            panic!("timed out; proposals: {states}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lsf_batches_come_back_through_result_files() {
     let fx = lsf_fixture(4, 3);
-    run_until(&fx, |fx| {
+    run_until(&fx, 60, |fx| {
         fx.try_count("SELECT count(*) FROM results WHERE status = 'OK'")
             .unwrap_or(0)
             >= 8
@@ -129,7 +105,7 @@ async fn lost_tasks_are_retried_then_failed_with_the_reason() {
     let fx = lsf_fixture(2, 2);
     // Every task ends EXIT without running.
     std::fs::write(fx.path("stub/fail"), "").unwrap();
-    run_until(&fx, |fx| {
+    run_until(&fx, 60, |fx| {
         fx.try_count("SELECT count(*) FROM proposals WHERE state = 'FAILED'")
             .unwrap_or(0)
             >= 1
@@ -174,7 +150,7 @@ async fn shell_metacharacters_reach_argv_verbatim_through_a_cluster_batch() {
     )
     .replace("name = \"gemmini-model\"", "name = \"command\"");
     fx.write("config.toml", &text);
-    run_until(&fx, |fx| {
+    run_until(&fx, 60, |fx| {
         fx.try_count("SELECT count(*) FROM results WHERE status = 'OK'")
             .unwrap_or(0)
             >= 2
@@ -196,7 +172,7 @@ async fn shell_metacharacters_reach_argv_verbatim_through_a_cluster_batch() {
 async fn the_failure_breaker_pauses_dispatch_until_resume() {
     let fx = lsf_fixture(4, 1);
     std::fs::write(fx.path("stub/fail"), "").unwrap();
-    run_until(&fx, |fx| {
+    run_until(&fx, 60, |fx| {
         diffuse_dse::store::Store::open_read_only(fx.store_path())
             .ok()
             .and_then(|s| diffuse_dse::runners::breaker::paused(&s).ok().flatten())
@@ -206,7 +182,7 @@ async fn the_failure_breaker_pauses_dispatch_until_resume() {
     // A restarted daemon sees the pause too: three more fire times dispatch nothing.
     let batches = fx.count("SELECT count(*) FROM batches");
     let t0 = std::time::Instant::now();
-    run_until(&fx, |_| t0.elapsed() > Duration::from_secs(3)).await;
+    run_until(&fx, 60, |_| t0.elapsed() > Duration::from_secs(3)).await;
     assert_eq!(
         fx.count("SELECT count(*) FROM batches"),
         batches,

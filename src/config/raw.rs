@@ -149,6 +149,8 @@ pub struct RawScheduler {
     #[serde(default)]
     pub submit_args: Vec<String>,
     pub bin_dir: Option<S<String>>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `[runner.command]`: a submit template for another scheduler.
@@ -159,6 +161,8 @@ pub struct RawSubmit {
     pub status: Option<S<Vec<String>>>,
     pub index_env: S<String>,
     pub index_base: Option<S<i64>>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

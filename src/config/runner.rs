@@ -38,8 +38,11 @@ impl RunnerKind {
 pub struct SchedulerSettings {
     /// Extra arguments for `sbatch`/`bsub` (partition, time limit, memory, …), passed as argv.
     pub submit_args: Vec<String>,
-    /// The folder of `sbatch`, `squeue`, `scontrol` (or `bsub`, `bjobs`); `PATH` when unset.
+    /// The folder of `sbatch`, `scontrol` (or `bsub`, `bjobs`); `PATH` when unset.
     pub bin_dir: Option<PathBuf>,
+    /// Extra environment for the scheduler's commands, e.g. `SLURM_CONF` for a second cluster
+    /// or `LSF_ENVDIR`. Jobs inherit it from the submission.
+    pub env: Vec<(String, String)>,
 }
 
 /// `[runner.command]`: argv templates for a scheduler we have no module for.
@@ -58,6 +61,8 @@ pub struct SubmitSettings {
     pub index_env: String,
     /// The first task's index (0 or 1).
     pub index_base: usize,
+    /// Extra environment for the submit and status commands.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +98,7 @@ fn scheduler(raw: Option<&S<RawScheduler>>) -> SchedulerSettings {
         SchedulerSettings {
             submit_args: r.submit_args.clone(),
             bin_dir: r.bin_dir.as_ref().map(|b| PathBuf::from(b.get_ref())),
+            env: r.env.clone().into_iter().collect(),
         }
     })
     .unwrap_or_default()
@@ -190,6 +196,7 @@ fn submit(
         status: r.status.as_ref().map(|s| s.get_ref().clone()),
         index_env: r.index_env.get_ref().clone(),
         index_base,
+        env: r.env.clone().into_iter().collect(),
     })
 }
 

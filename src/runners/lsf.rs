@@ -73,6 +73,7 @@ impl Scheduler for Lsf {
         let out = call(
             &tool(self.settings.bin_dir.as_ref(), "bsub"),
             &args,
+            &self.settings.env,
             self.timeout,
         )?;
         job_id(&out).ok_or_else(|| {
@@ -93,6 +94,7 @@ impl Scheduler for Lsf {
         match call(
             &tool(self.settings.bin_dir.as_ref(), "bjobs"),
             &args,
+            &self.settings.env,
             self.timeout,
         ) {
             Ok(text) => Ok(Some(parse_bjobs(&text))),

@@ -62,9 +62,15 @@ pub trait Scheduler: Send + Sync {
 
 /// Run one scheduler command: argv, a timeout, its own process group. Returns stdout, or an
 /// error naming the command, its exit status and its stderr.
-pub fn call(program: &Path, args: &[String], timeout: Duration) -> Result<String, SchedulerError> {
+pub fn call(
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<String, SchedulerError> {
     let mut inv = Invocation::new(program, timeout);
     inv.args = args.to_vec();
+    inv.env = env.to_vec();
     let shown = || format!("{} {}", program.display(), args.join(" "));
     let out = process::run(&inv, &Cancel::new())
         .map_err(|e| SchedulerError(format!("`{}`: {e}", shown())))?;

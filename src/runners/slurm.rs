@@ -72,6 +72,9 @@ impl Scheduler for Slurm {
     fn submit(&self, job: &Submission<'_>) -> Result<String, SchedulerError> {
         let mut args = vec![
             "--parsable".to_string(),
+            // The watcher decides retries (attempts are counted in the store); Slurm's own
+            // requeue after a node failure would run the task again behind its back.
+            "--no-requeue".to_string(),
             format!("--array=0-{}%{}", job.count - 1, job.throttle),
             format!("--job-name={}", job.name),
             format!(
@@ -85,6 +88,7 @@ impl Scheduler for Slurm {
         let out = call(
             &tool(self.settings.bin_dir.as_ref(), "sbatch"),
             &args,
+            &self.settings.env,
             self.timeout,
         )?;
         // `--parsable` prints `JOBID` or `JOBID;CLUSTER`.
@@ -108,6 +112,7 @@ impl Scheduler for Slurm {
         match call(
             &tool(self.settings.bin_dir.as_ref(), "scontrol"),
             &args,
+            &self.settings.env,
             self.timeout,
         ) {
             Ok(text) => Ok(Some(parse_scontrol(&text))),

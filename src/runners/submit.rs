@@ -77,7 +77,12 @@ impl Scheduler for SubmitTemplate {
             ("name", job.name.clone()),
         ];
         let argv = Self::expand(&self.settings.submit, &values);
-        let out = call(&self.program(&argv), &argv[1..], self.timeout)?;
+        let out = call(
+            &self.program(&argv),
+            &argv[1..],
+            &self.settings.env,
+            self.timeout,
+        )?;
         let id = out
             .lines()
             .rev()
@@ -103,7 +108,12 @@ impl Scheduler for SubmitTemplate {
             return Ok(None);
         };
         let argv = Self::expand(status, &[("job_id", job_id.to_string())]);
-        let text = call(&self.program(&argv), &argv[1..], self.timeout)?;
+        let text = call(
+            &self.program(&argv),
+            &argv[1..],
+            &self.settings.env,
+            self.timeout,
+        )?;
         let base = self.settings.index_base;
         Ok(Some(
             text.lines()

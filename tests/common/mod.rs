@@ -1,6 +1,7 @@
 //! Shared test fixtures: a config in a temp dir, and the binary.
 #![allow(dead_code)]
 
+pub mod slurm;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -95,4 +96,28 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Run the daemon in-process until `done(fx)` holds, failing after `secs` seconds with the
+/// proposals' states and reasons.
+pub async fn run_until(fx: &Fixture, secs: u64, done: impl Fn(&Fixture) -> bool) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(diffuse_dse::daemon::run_with(
+        fx.load(),
+        async { stopped.await.unwrap() },
+        diffuse_dse::daemon::Options::default(),
+    ));
+    let t0 = std::time::Instant::now();
+    while !done(fx) {
+        if t0.elapsed() > std::time::Duration::from_secs(secs) {
+            let states: String = fx
+                .sql()
+                .query_row("SELECT group_concat(state || ': ' || coalesce(reason, ''), ' | ') FROM proposals", [], |r| r.get(0))
+                .unwrap();
+            panic!("timed out; proposals: {states}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stop.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
 }
