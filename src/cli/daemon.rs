@@ -15,6 +15,9 @@ impl DaemonCmd {
         logging::init(config.log_level.as_deref());
         runtime()
             .block_on(crate::daemon::run(config, crate::daemon::shutdown_signal()))
-            .map_err(Failure::usage)
+            .map_err(|e| match e {
+                crate::daemon::DaemonError::TaskFailed(_) => Failure::runtime(e),
+                e => Failure::usage(e),
+            })
     }
 }

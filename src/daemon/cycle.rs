@@ -57,16 +57,23 @@ pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize
     if !recover {
         return Ok(0);
     }
+    // Results a batch wrote just before the previous run died finish their proposals first;
+    // only then does what is still in flight go back to the queue.
+    let targets = sync_targets(s, config)?;
+    crate::ingest::ingest_pass(s, config, &targets)?;
     let ids: Vec<_> = s
         .live_unfinished()?
         .iter()
         .filter(|l| l.runner.as_deref().is_none_or(|r| r == "local"))
         .map(|l| l.proposal)
         .collect();
-    s.requeue(
-        &ids,
-        "interrupted: the daemon stopped while it ran; queued again",
-    )?;
+    s.requeue(&ids, "interrupted: the daemon stopped while it ran; queued again")?;
+    // Local batches the previous run left open are closed: their evaluations died with it.
+    for b in s.batches(usize::MAX)? {
+        if b.runner == "local" && b.state == crate::store::BatchState::Running {
+            s.finish_batch(b.id, crate::store::BatchState::Interrupted)?;
+        }
+    }
     Ok(ids.len())
 }
 

@@ -35,6 +35,8 @@ use crate::store::{Store, StoreError};
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    TaskFailed(String),
     #[error("the {evaluator} evaluator cannot start: {source}")]
     Evaluator {
         evaluator: String,
@@ -62,6 +64,8 @@ pub(crate) struct Shared {
     pub token: CancellationToken,
     /// Set on shutdown: running evaluations stop and their proposals are queued again.
     pub cancel: Cancel,
+    /// Set when a task failed for good: the daemon stops and `run` returns it as an error.
+    pub failed: Mutex<Option<String>>,
     /// Poked after new results (retrain and propose look), after a reload and after a batch.
     pub wake: Notify,
 }
@@ -119,6 +123,7 @@ pub async fn run_with(
         token: CancellationToken::new(),
         cancel: Cancel::new(),
         wake: Notify::new(),
+        failed: Mutex::new(None),
     });
     tracing::info!(
         store = %config.store_path.display(),
@@ -131,26 +136,10 @@ pub async fn run_with(
     shared.events.send(Event::Ready);
 
     let tracker = TaskTracker::new();
-    tracker.spawn(supervise(
-        "cycle",
-        shared.clone(),
-        cycle::run(shared.clone()),
-    ));
-    tracker.spawn(supervise(
-        "schedule",
-        shared.clone(),
-        schedule::run(shared.clone()),
-    ));
-    tracker.spawn(supervise(
-        "reload",
-        shared.clone(),
-        reload::run(shared.clone()),
-    ));
-    tracker.spawn(supervise(
-        "cluster",
-        shared.clone(),
-        cluster::run(shared.clone()),
-    ));
+    tracker.spawn(supervise("cycle", shared.clone(), cycle::run));
+    tracker.spawn(supervise("schedule", shared.clone(), schedule::run));
+    tracker.spawn(supervise("reload", shared.clone(), reload::run));
+    tracker.spawn(supervise("cluster", shared.clone(), cluster::run));
     tracker.close();
 
     tokio::select! {
@@ -174,21 +163,45 @@ pub async fn run_with(
     if let Err(e) = final_pass {
         tracing::error!(error = %e, "the last ingest pass failed; the rows stay in the inbox for the next start");
     }
+    if let Some(why) = shared.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(DaemonError::TaskFailed(why));
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Run a task to its end. Every task watches the shutdown token itself and winds down at a
 /// safe point (a batch requeues its running evaluations first), so it is never dropped midway.
-/// A task that fails takes the daemon down with it (systemd restarts it,
-/// `Restart=on-failure`): its error is logged first.
-async fn supervise(
-    name: &'static str,
-    shared: Arc<Shared>,
-    task: impl Future<Output = Result<(), StoreError>>,
-) {
-    if let Err(e) = task.await {
-        tracing::error!(task = name, error = %e, "task failed");
-        shared.token.cancel();
+///
+/// A transient store error (another process holds a lock past the busy timeout, the disk is
+/// full) is logged and the task starts again after a pause that doubles up to a minute: the
+/// daemon outlives the condition. Any other error takes the daemon down with it: it is
+/// logged, recorded in `failed`, and the process exits non-zero, so systemd restarts it
+/// (`Restart=on-failure`).
+async fn supervise<F, Fut>(name: &'static str, shared: Arc<Shared>, task: F)
+where
+    F: Fn(Arc<Shared>) -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let mut pause = std::time::Duration::from_secs(1);
+    loop {
+        match task(shared.clone()).await {
+            Ok(()) => return,
+            Err(e) if e.is_transient() => {
+                tracing::warn!(task = name, error = %e, retry_in_s = pause.as_secs(), "store unavailable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shared.token.cancelled() => return,
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(60));
+            }
+            Err(e) => {
+                tracing::error!(task = name, error = %e, "task failed; stopping the daemon");
+                let mut failed = shared.failed.lock().unwrap_or_else(|p| p.into_inner());
+                failed.get_or_insert_with(|| format!("the {name} task failed: {e}"));
+                shared.token.cancel();
+                return;
+            }
+        }
     }
 }

@@ -89,6 +89,18 @@ pub enum StoreError {
 impl StoreError {
     /// Sorts a SQLite error into the variants a person can act on (locked, read-only, not a
     /// database), keeping the rest as `Sqlite`.
+    /// Whether the condition may pass by itself (another process holds a lock; the disk is
+    /// full until someone frees space), so a long-running caller should wait and retry.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Locked { .. } => true,
+            StoreError::Sqlite { source, .. } => {
+                matches!(source.sqlite_error_code(), Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure))
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn from_sqlite(path: &Path, source: rusqlite::Error) -> Self {
         let path = path.to_path_buf();
         match source.sqlite_error_code() {
