@@ -111,29 +111,29 @@ pub fn read_results_file(path: &Path, config: &Config) -> Result<Vec<InboxRow>, 
             .map_or(file.clone(), |n| n.to_string_lossy().into_owned())
     );
     if is_json {
-        let values: Vec<(usize, serde_json::Value)> = if text.trim_start().starts_with('[') {
+        // (line, element of a JSON array, value): an array's elements are named by their
+        // number, at the array's line.
+        let values: Vec<(usize, Option<usize>, serde_json::Value)> = if text.trim_start().starts_with('[') {
             let all: Vec<serde_json::Value> = serde_json::from_str(&text)
                 .map_err(|e| fail(e.line(), format!("not a JSON array of result objects: {e}")))?;
-            all.into_iter()
-                .enumerate()
-                .map(|(i, v)| (i + 1, v))
-                .collect()
+            let line = text[..text.len() - text.trim_start().len()].matches('\n').count() + 1;
+            all.into_iter().enumerate().map(|(i, v)| (line, Some(i + 1), v)).collect()
         } else {
             let mut out = Vec::new();
-            for (i, line) in text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let v = serde_json::from_str(line)
-                    .map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
-                out.push((i + 1, v));
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let v = serde_json::from_str(line).map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
+                out.push((i + 1, None, v));
             }
             out
         };
         values
             .into_iter()
-            .map(|(line, v)| json_row(v, &source).map_err(|m| fail(line, m)))
+            .map(|(line, element, v)| {
+                json_row(v, &source).map_err(|m| match element {
+                    Some(n) => fail(line, format!("element {n} of the array: {m}")),
+                    None => fail(line, m),
+                })
+            })
             .collect()
     } else {
         csv_rows(&text, config, &source).map_err(|(line, m)| fail(line, m))

@@ -21,4 +21,5 @@ pub mod qor;
 pub mod runners;
 pub mod space;
 pub mod store;
+pub mod text;
 pub mod workloads;

@@ -13,6 +13,7 @@
 //! so beats storing a hole. Negative values are fine here (`wns_ps` is negative, and so may be
 //! a maximized objective); callers judge values per objective.
 
+use crate::text::one_line;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -45,11 +46,11 @@ pub enum QorError {
     NotObject { found: &'static str },
     /// A string, boolean, null, array or object where a number belongs; `value` is a short
     /// JSON rendering of it.
-    #[error("metric '{name}' is {value}, expected a finite number")]
+    #[error("metric '{}' is {}, expected a finite number", one_line(name), one_line(value))]
     NotNumber { name: String, value: String },
-    #[error("metric '{name}' is {value}, expected a finite number")]
+    #[error("metric '{}' is {value}, expected a finite number", one_line(name))]
     NotFinite { name: String, value: f64 },
-    #[error("the report lacks {} (it has: {})", missing.join(", "), list_names(reported))]
+    #[error("the report lacks {} (it has: {})", one_line(&missing.join(", ")), list_names(reported))]
     Missing {
         missing: Vec<String>,
         reported: Vec<String>,
@@ -178,7 +179,7 @@ fn list_names(names: &[String]) -> String {
     let mut listed: Vec<String> = names
         .iter()
         .take(LISTED_NAMES)
-        .map(|n| short(n, SHORT_CHARS))
+        .map(|n| one_line(&short(n, SHORT_CHARS)))
         .collect();
     if names.len() > LISTED_NAMES {
         listed.push(format!("… ({} in all)", names.len()));

@@ -11,6 +11,7 @@ use super::{
     SourceStamp, Target, Zone, space_check,
 };
 use crate::evaluators::EvaluatorConfig;
+use crate::text::one_line;
 use crate::space::{Direction, Objective};
 
 /// One problem, located: `file:line:column: field: message`.
@@ -31,8 +32,8 @@ impl fmt::Display for Located {
             self.file.display(),
             self.line,
             self.column,
-            self.field,
-            self.message
+            one_line(&self.field),
+            one_line(&self.message)
         )
     }
 }

@@ -45,7 +45,11 @@ impl Cron {
             }
         };
         let schedule = cron::Schedule::from_str(&full)
-            .map_err(|e| format!("invalid cron expression {text:?}: {e}"))?;
+            .map_err(|e| {
+            // The cron crate's message spans lines (the expression, a caret, the reason).
+            let why: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+            format!("invalid cron expression {text:?}: {}", why.join("; "))
+        })?;
         if schedule.after(&Utc::now()).next().is_none() {
             return Err(format!("the cron expression {text:?} never fires again"));
         }

@@ -292,7 +292,9 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                     ));
                     return None;
                 }
-                if (high.0 - low.0) % step.0 != 0 {
+                // i128: `high - low` of two i64 can overflow i64.
+                let width = i128::from(high.0) - i128::from(low.0);
+                if width % i128::from(step.0) != 0 {
                     problems.push(Problem::new(
                         format!("{field}.high"),
                         Some(high.1),
@@ -304,7 +306,7 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                     ));
                     return None;
                 }
-                if (high.0 - low.0) / step.0 >= 10_000_000 {
+                if width / i128::from(step.0) >= 10_000_000 {
                     problems.push(Problem::new(
                         format!("{field}.high"),
                         Some(high.1),
@@ -341,7 +343,10 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                 let mut v = low.0;
                 while v <= high.0 {
                     choices.push(Value::Int(v));
-                    v *= 2;
+                    match v.checked_mul(2) {
+                        Some(next) => v = next,
+                        None => break,
+                    }
                 }
                 (
                     Kind::Pow2 {
@@ -374,6 +379,14 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                         "must be > low ({}). Got {}: the range is empty.",
                         low.0, high.0
                     ),
+                ));
+                return None;
+            }
+            if !(high.0 - low.0).is_finite() {
+                problems.push(Problem::new(
+                    format!("{field}.high"),
+                    Some(high.1),
+                    format!("the range [{}, {}] is wider than a float can hold; narrow it (or use log = true).", low.0, high.0),
                 ));
                 return None;
             }

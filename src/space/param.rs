@@ -126,9 +126,11 @@ impl Param {
     pub fn middle(&self) -> Value {
         match self.kind {
             Kind::Float { low, high, log } => Value::Float(if log {
-                (low * high).sqrt()
+                // √(low·high), without overflowing the product.
+                (low.ln() / 2.0 + high.ln() / 2.0).exp().clamp(low, high)
             } else {
-                (low + high) / 2.0
+                // Halves first: `low + high` overflows near f64::MAX.
+                low / 2.0 + high / 2.0
             }),
             _ => self.choices[(self.choices.len() - 1) / 2].clone(),
         }
