@@ -113,19 +113,32 @@ pub fn read_results_file(path: &Path, config: &Config) -> Result<Vec<InboxRow>, 
     if is_json {
         // (line, element of a JSON array, value): an array's elements are named by their
         // number, at the array's line.
-        let values: Vec<(usize, Option<usize>, serde_json::Value)> = if text.trim_start().starts_with('[') {
-            let all: Vec<serde_json::Value> = serde_json::from_str(&text)
-                .map_err(|e| fail(e.line(), format!("not a JSON array of result objects: {e}")))?;
-            let line = text[..text.len() - text.trim_start().len()].matches('\n').count() + 1;
-            all.into_iter().enumerate().map(|(i, v)| (line, Some(i + 1), v)).collect()
-        } else {
-            let mut out = Vec::new();
-            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let v = serde_json::from_str(line).map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
-                out.push((i + 1, None, v));
-            }
-            out
-        };
+        let values: Vec<(usize, Option<usize>, serde_json::Value)> =
+            if text.trim_start().starts_with('[') {
+                let all: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+                    fail(e.line(), format!("not a JSON array of result objects: {e}"))
+                })?;
+                let line = text[..text.len() - text.trim_start().len()]
+                    .matches('\n')
+                    .count()
+                    + 1;
+                all.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (line, Some(i + 1), v))
+                    .collect()
+            } else {
+                let mut out = Vec::new();
+                for (i, line) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let v = serde_json::from_str(line)
+                        .map_err(|e| fail(i + 1, format!("not a JSON object: {e}")))?;
+                    out.push((i + 1, None, v));
+                }
+                out
+            };
         values
             .into_iter()
             .map(|(line, element, v)| {

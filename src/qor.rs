@@ -46,7 +46,11 @@ pub enum QorError {
     NotObject { found: &'static str },
     /// A string, boolean, null, array or object where a number belongs; `value` is a short
     /// JSON rendering of it.
-    #[error("metric '{}' is {}, expected a finite number", one_line(name), one_line(value))]
+    #[error(
+        "metric '{}' is {}, expected a finite number",
+        one_line(name),
+        one_line(value)
+    )]
     NotNumber { name: String, value: String },
     #[error("metric '{}' is {value}, expected a finite number", one_line(name))]
     NotFinite { name: String, value: f64 },

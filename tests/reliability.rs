@@ -7,6 +7,7 @@
 //! * `root_…`: needs root for `chattr +i` or `mount -t tmpfs` (root bypasses file modes, so
 //!   `chmod` proves nothing here). When the system refuses, the test prints
 //!   `SKIPPED <test>: <reason>` (past the harness's capture) and returns.
+//!
 //! Tests named for a bug the suite found (a lock that stopped the daemon, a crash that left a
 //! batch open, …) pin its fix.
 //!

@@ -11,8 +11,8 @@ use super::{
     SourceStamp, Target, Zone, space_check,
 };
 use crate::evaluators::EvaluatorConfig;
-use crate::text::one_line;
 use crate::space::{Direction, Objective};
+use crate::text::one_line;
 
 /// One problem, located: `file:line:column: field: message`.
 #[derive(Clone, Debug, PartialEq)]

@@ -44,10 +44,14 @@ impl Cron {
                 ));
             }
         };
-        let schedule = cron::Schedule::from_str(&full)
-            .map_err(|e| {
+        let schedule = cron::Schedule::from_str(&full).map_err(|e| {
             // The cron crate's message spans lines (the expression, a caret, the reason).
-            let why: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+            let why: Vec<String> = e
+                .to_string()
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect();
             format!("invalid cron expression {text:?}: {}", why.join("; "))
         })?;
         if schedule.after(&Utc::now()).next().is_none() {

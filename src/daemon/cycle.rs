@@ -67,7 +67,10 @@ pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize
         .filter(|l| l.runner.as_deref().is_none_or(|r| r == "local"))
         .map(|l| l.proposal)
         .collect();
-    s.requeue(&ids, "interrupted: the daemon stopped while it ran; queued again")?;
+    s.requeue(
+        &ids,
+        "interrupted: the daemon stopped while it ran; queued again",
+    )?;
     // Local batches the previous run left open are closed: their evaluations died with it.
     for b in s.batches(usize::MAX)? {
         if b.runner == "local" && b.state == crate::store::BatchState::Running {

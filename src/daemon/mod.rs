@@ -163,7 +163,12 @@ pub async fn run_with(
     if let Err(e) = final_pass {
         tracing::error!(error = %e, "the last ingest pass failed; the rows stay in the inbox for the next start");
     }
-    if let Some(why) = shared.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(why) = shared
+        .failed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
         return Err(DaemonError::TaskFailed(why));
     }
     tracing::info!("stopped");

@@ -95,7 +95,10 @@ impl StoreError {
         match self {
             StoreError::Locked { .. } => true,
             StoreError::Sqlite { source, .. } => {
-                matches!(source.sqlite_error_code(), Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure))
+                matches!(
+                    source.sqlite_error_code(),
+                    Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+                )
             }
             _ => false,
         }
