@@ -1405,7 +1405,7 @@ fn bad_result_files_give_one_message_and_change_nothing() {
         (
             "array.json",
             format!("[{good}, 7]"),
-            "array.json:2: expected a JSON object with params and metrics",
+            "array.json:1: element 2 of the array: expected a JSON object with params and metrics",
         ),
         (
             "truncated.json",
