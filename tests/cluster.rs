@@ -10,11 +10,28 @@ use std::time::Duration;
 use common::{Fixture, replace_section, run_until};
 
 /// A stand-in `bsub`: records its argv, then runs tasks 1..N of `-J name[1-N]%K` one after
-/// another in the background with `LSB_JOBINDEX` set, keeping `INDEX STATE` files that the
+/// another in a session of its own (the daemon kills whatever a scheduler command leaves in
+/// its process group) with `LSB_JOBINDEX` set, keeping `INDEX STATE` files that the
 /// stand-in `bjobs` prints. While `$STUB/fail` exists, tasks are not run and end `EXIT` (as
 /// when a node kills them before they write anything).
 const BSUB: &str = r#"#!/bin/sh
 stub=$(dirname "$0")
+if [ "$1" = "--run" ]; then
+  # The stand-in's "daemon": runs the tasks of job $2 ($3 tasks, script $4) one by one.
+  id=$2; n=$3; script=$4
+  i=1
+  while [ "$i" -le "$n" ]; do
+    if [ -e "$stub/fail" ]; then
+      echo "$i EXIT" > "$stub/jobs/$id/$i"
+    else
+      echo "$i RUN" > "$stub/jobs/$id/$i"
+      if LSB_JOBINDEX=$i "$script" > "$stub/jobs/$id/$i.out" 2>&1; then st=DONE; else st=EXIT; fi
+      echo "$i $st" > "$stub/jobs/$id/$i"
+    fi
+    i=$((i+1))
+  done
+  exit 0
+fi
 id=$(( $(cat "$stub/next" 2>/dev/null || echo 100) + 1 ))
 echo "$id" > "$stub/next"
 printf '%s\n' "$@" > "$stub/argv-$id"
@@ -23,19 +40,8 @@ spec=$(printf '%s\n' "$@" | grep '\[1-')
 n=$(echo "$spec" | sed 's/.*\[1-\([0-9]*\)\].*/\1/')
 mkdir -p "$stub/jobs/$id"
 i=1; while [ "$i" -le "$n" ]; do echo "$i PEND" > "$stub/jobs/$id/$i"; i=$((i+1)); done
-(
-  i=1
-  while [ "$i" -le "$n" ]; do
-    if [ -e "$stub/fail" ]; then
-      echo "$i EXIT" > "$stub/jobs/$id/$i"
-    else
-      echo "$i RUN" > "$stub/jobs/$id/$i"
-      if LSB_JOBINDEX=$i "$last" > "$stub/jobs/$id/$i.out" 2>&1; then st=DONE; else st=EXIT; fi
-      echo "$i $st" > "$stub/jobs/$id/$i"
-    fi
-    i=$((i+1))
-  done
-) > /dev/null 2>&1 &
+# Like a real scheduler, the work outlives the submit command (its own session).
+setsid "$0" --run "$id" "$n" "$last" > /dev/null 2>&1 < /dev/null &
 echo "Job <$id> is submitted to queue <normal>."
 "#;
 
@@ -217,5 +223,66 @@ async fn the_failure_breaker_pauses_dispatch_until_resume() {
         common::stdout(&out).contains("lsf runner, running"),
         "{}",
         common::stdout(&out)
+    );
+}
+
+/// A stand-in for "another scheduler": `qsub FIRST LAST SCRIPT` runs the tasks (in a session
+/// of their own) with `TASK_ID` set and prints a job id on its last line; `qstat ID` prints
+/// `INDEX STATE` lines.
+const QSUB: &str = r#"#!/bin/sh
+stub=$(dirname "$0")
+if [ "$1" = "--run" ]; then
+  dir=$2; i=$3
+  while [ "$i" -le "$4" ]; do
+    echo "$i RUNNING" > "$dir/$i.state"
+    if TASK_ID=$i "$5" > "$dir/$i.log" 2>&1; then st=DONE; else st=FAILED; fi
+    echo "$i $st" > "$dir/$i.state"
+    i=$((i+1))
+  done
+  exit 0
+fi
+id="job.$(date +%s%N)"
+mkdir -p "$stub/jobs/$id"
+i=$1; while [ "$i" -le "$2" ]; do echo "$i PENDING" > "$stub/jobs/$id/$i.state"; i=$((i+1)); done
+setsid "$0" --run "$stub/jobs/$id" "$1" "$2" "$3" > /dev/null 2>&1 < /dev/null &
+echo "submitted"
+echo "$id"
+"#;
+
+const QSTAT: &str = "#!/bin/sh\ncat \"$(dirname \"$0\")/jobs/$1\"/*.state 2>/dev/null\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_runner_submits_through_templates() {
+    let fx = lsf_fixture(4, 3);
+    for (name, text) in [("qsub", QSUB), ("qstat", QSTAT)] {
+        std::fs::write(fx.path("stub").join(name), text).unwrap();
+        std::fs::set_permissions(
+            fx.path("stub").join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let text = std::fs::read_to_string(fx.config_path()).unwrap();
+    // A batch every 3 s: the stand-in runs tasks one after another, so faster batches pile up.
+    let text = text.replace("cron = \"* * * * * *\"", "cron = \"*/3 * * * * *\"");
+    let text = text.replace("kind = \"lsf\"", "kind = \"command\"").replace(
+        "[runner.lsf]",
+        "[runner.command]\nsubmit = [\"./stub/qsub\", \"{first}\", \"{last}\", \"{script}\"]\n\
+         status = [\"./stub/qstat\", \"{job_id}\"]\nindex_env = \"TASK_ID\"\nindex_base = 1\n[runner.lsf]",
+    );
+    fx.write("config.toml", &text);
+    run_until(&fx, 60, |fx| {
+        fx.try_count("SELECT count(*) FROM results WHERE status = 'OK' AND source = 'command'")
+            .unwrap_or(0)
+            >= 4
+    })
+    .await;
+    let job: String = fx
+        .sql()
+        .query_row("SELECT job_id FROM batches WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        job.starts_with("job."),
+        "the last stdout line is the job id: {job}"
     );
 }
