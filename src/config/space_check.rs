@@ -299,8 +299,7 @@ fn param(p: &RawParam, field: &str, problems: &mut Vec<Problem>) -> Option<Param
                         format!("{field}.high"),
                         Some(high.1),
                         format!(
-                            "high - low ({}) must be a multiple of step ({}).",
-                            high.0 - low.0,
+                            "high - low ({width}) must be a multiple of step ({}).",
                             step.0
                         ),
                     ));
