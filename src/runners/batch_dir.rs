@@ -126,17 +126,7 @@ pub fn read_result(
 ) -> Option<InboxRow> {
     let path = proposal_dir(runs_dir, batch, proposal).join(RESULT);
     let meta = std::fs::metadata(&path).ok()?;
-    let failed = |error: String| InboxRow {
-        proposal_id: Some(proposal),
-        design_id: None,
-        params: None,
-        metrics: None,
-        status: InboxStatus::Failed,
-        error: Some(error),
-        evaluator: None,
-        runtime_s: None,
-        source: source.to_string(),
-    };
+    let failed = |error: String| InboxRow::failed(proposal, error, source);
     if meta.len() > RESULT_LIMIT {
         return Some(failed(format!(
             "{}: the result file has {} bytes, more than the 1 MiB a QoR report may have",

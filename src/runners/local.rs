@@ -80,6 +80,13 @@ pub async fn run_batch(
     while let Some(joined) = jobs.join_next().await {
         let (c, outcome, runtime_s) = joined.expect("evaluation tasks catch their panics");
         let proposal = c.proposal;
+        // Lost work with no attempt left is a failure like any other, with the reason.
+        let outcome = match outcome {
+            Outcome::Lost(why) if c.attempts >= runner.max_attempts => {
+                Outcome::Failed(format!("lost: {why}, after {} attempts", c.attempts))
+            }
+            other => other,
+        };
         match outcome {
             Outcome::Cancelled => {
                 db.call(move |s| {
@@ -109,7 +116,7 @@ pub async fn run_batch(
                     error: None,
                 });
             }
-            Outcome::Lost(why) if c.attempts < runner.max_attempts => {
+            Outcome::Lost(why) => {
                 let reason = format!(
                     "lost: {why}; queued again (attempt {} of {} done)",
                     c.attempts, runner.max_attempts
@@ -121,25 +128,6 @@ pub async fn run_batch(
                     proposal,
                     ok: false,
                     error: Some(format!("lost: {why}")),
-                });
-            }
-            Outcome::Lost(why) => {
-                let error = format!("lost: {why}, after {} attempts", c.attempts);
-                let row = inbox_row(
-                    proposal,
-                    InboxStatus::Failed,
-                    None,
-                    Some(error.clone()),
-                    &name,
-                    runtime_s,
-                );
-                db.call(move |s| s.insert_inbox(&[row])).await?;
-                report.failed += 1;
-                events.send(Event::Evaluated {
-                    batch,
-                    proposal,
-                    ok: false,
-                    error: Some(error),
                 });
             }
             Outcome::Failed(error) => {

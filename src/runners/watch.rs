@@ -20,7 +20,7 @@ use super::batch_dir::{batch_dir, read_manifest, read_result};
 use super::scheduler::{Scheduler, TaskState};
 use crate::config::Config;
 use crate::db::Db;
-use crate::store::{BatchId, InboxRow, InboxStatus, LiveProposal, ProposalId, StoreError};
+use crate::store::{BatchId, InboxRow, LiveProposal, ProposalId, StoreError};
 
 /// What one pass saw and did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -201,7 +201,9 @@ pub async fn watch_pass(
                     Verdict::Retry(p, why) => {
                         s.requeue(&[p], &why)?;
                     }
-                    Verdict::Fail(p, why) => rows.push(failed_row(p, why)),
+                    // A FAILED result for work that never reported, so the failure is in
+                    // `results` with its reason, like any other.
+                    Verdict::Fail(p, why) => rows.push(InboxRow::failed(p, why, "watch")),
                     Verdict::Lose(p, why) => {
                         s.mark_lost(&[p], &why)?;
                     }
@@ -228,20 +230,4 @@ pub async fn watch_pass(
         .await?;
     report.finished_batches = finished;
     Ok(report)
-}
-
-/// A FAILED result for work that never reported (so the failure is in `results`, with its
-/// reason, like any other).
-fn failed_row(proposal: ProposalId, error: String) -> InboxRow {
-    InboxRow {
-        proposal_id: Some(proposal),
-        design_id: None,
-        params: None,
-        metrics: None,
-        status: InboxStatus::Failed,
-        error: Some(error),
-        evaluator: None,
-        runtime_s: None,
-        source: "watch".into(),
-    }
 }

@@ -63,6 +63,23 @@ pub struct InboxRow {
     pub source: String,
 }
 
+impl InboxRow {
+    /// A failed evaluation of `proposal`: a FAILED result with `error` once ingested.
+    pub fn failed(proposal: ProposalId, error: String, source: &str) -> Self {
+        InboxRow {
+            proposal_id: Some(proposal),
+            design_id: None,
+            params: None,
+            metrics: None,
+            status: InboxStatus::Failed,
+            error: Some(error),
+            evaluator: None,
+            runtime_s: None,
+            source: source.to_string(),
+        }
+    }
+}
+
 /// What one `process_inbox` call did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IngestReport {
