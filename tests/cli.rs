@@ -377,3 +377,61 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
         fx.count("SELECT count(*) FROM proposals WHERE state IN ('DONE', 'FAILED')")
     );
 }
+
+/// `evaluate --jsonl`: any tool can drive the evaluator, one JSON line in, one out, in order;
+/// a bad line gets its error and the stream goes on.
+#[test]
+fn evaluate_jsonl_streams_designs_to_qor() {
+    use std::io::Write;
+    let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");
+    let cfg = fx.config_path();
+    let mut child = bin()
+        .args(["evaluate", "--config", cfg.to_str().unwrap(), "--jsonl"])
+        .current_dir(fx.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = "{}\n{\"mesh_rows\": 8, \"mesh_cols\": 8}\nnot json\n{\"mesh_rows\": 8}\n{\"clock_ps\": 800, \"vt_flavour\": \"SLVT\"}\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert!(
+        (lines[0]["metrics"]["latency_ms"].as_f64().unwrap() - 24.170128).abs() < 1e-5,
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["design"]["mesh_rows"], 8);
+    assert!(
+        lines[1]["metrics"]["area_mm2"].as_f64().unwrap()
+            < lines[0]["metrics"]["area_mm2"].as_f64().unwrap()
+    );
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a JSON object"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("mesh_rows * tile_rows == mesh_cols * tile_cols"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines[4]["line"], 5);
+    assert!(lines[4]["metrics"]["power_mw"].as_f64().unwrap() > 0.0);
+}

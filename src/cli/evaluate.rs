@@ -1,7 +1,11 @@
-//! `diffuse-dse evaluate`: evaluate one design by hand, the default with overrides.
+//! `diffuse-dse evaluate`: evaluate one design by hand (the default with overrides), or a
+//! stream of designs as JSON lines, so that any tool (a peer optimizer, a script) can drive
+//! the same evaluators.
 
 use super::{CmdResult, ConfigArg, Failure};
-use crate::evaluators::{Cancel, EvalContext, EvaluatorConfig};
+use crate::config::Config;
+use crate::evaluators::{Cancel, EvalContext, Evaluator, EvaluatorConfig};
+use crate::space::Design;
 
 /// Evaluate the space's default design, changed by `--set NAME=VALUE`, and print its QoR.
 #[derive(clap::Args, Debug)]
@@ -17,11 +21,62 @@ pub struct EvaluateCmd {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Read designs from stdin, one JSON object per line (parameters left out take their
+    /// default), and write one JSON line of QoR per design to stdout:
+    /// `{"line": N, "design": {…}, "metrics": {…}}`, or `{"line": N, "error": "…"}` for a
+    /// design that is not legal or whose evaluation failed.
+    #[arg(long, conflicts_with_all = ["set", "json"])]
+    pub jsonl: bool,
 }
 
 impl EvaluateCmd {
     pub fn run(self) -> CmdResult {
         let config = self.config.load()?;
+        let evaluator = self
+            .evaluator_config(&config)?
+            .build()
+            .map_err(Failure::usage)?;
+        let workdir = tempdir()?;
+        let ctx = EvalContext {
+            workdir: workdir.clone(),
+            timeout: config.runner.timeout,
+            cancel: Cancel::new(),
+        };
+        let result = if self.jsonl {
+            jsonl(&config, evaluator.as_ref(), &ctx)
+        } else {
+            self.one(&config, evaluator.as_ref(), &ctx)
+        };
+        let _ = std::fs::remove_dir_all(&workdir);
+        result
+    }
+
+    fn evaluator_config(&self, config: &Config) -> Result<EvaluatorConfig, Failure> {
+        Ok(match self.evaluator.as_deref() {
+            None => config.evaluator.clone(),
+            Some(name) if name == config.evaluator.name() => config.evaluator.clone(),
+            Some("synthetic") => EvaluatorConfig::Synthetic,
+            Some("gemmini-model") => {
+                let mut problems = Vec::new();
+                let dir = config
+                    .file
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .to_path_buf();
+                EvaluatorConfig::gemmini(None, &dir, &mut problems)
+                    .expect("the default settings are valid")
+            }
+            Some(other) => {
+                return Err(Failure::usage(format!(
+                    "--evaluator {other}: expected gemmini-model, synthetic, or the config's own ({}).",
+                    config.evaluator.name()
+                )));
+            }
+        })
+    }
+
+    /// The default design with `--set` overrides, evaluated and printed.
+    fn one(&self, config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdResult {
         let space = &config.space;
         let mut design = space.default_design();
         for item in &self.set {
@@ -44,36 +99,7 @@ impl EvaluateCmd {
         space
             .check(&design)
             .map_err(|e| Failure::usage(format!("the design is not legal: {e}.")))?;
-        let evaluator_config = match self.evaluator.as_deref() {
-            None => config.evaluator.clone(),
-            Some(name) if name == config.evaluator.name() => config.evaluator.clone(),
-            Some("synthetic") => EvaluatorConfig::Synthetic,
-            Some("gemmini-model") => {
-                let mut problems = Vec::new();
-                let dir = config
-                    .file
-                    .parent()
-                    .unwrap_or(std::path::Path::new("."))
-                    .to_path_buf();
-                EvaluatorConfig::gemmini(None, &dir, &mut problems)
-                    .expect("the default settings are valid")
-            }
-            Some(other) => {
-                return Err(Failure::usage(format!(
-                    "--evaluator {other}: expected gemmini-model, synthetic, or the config's own ({}).",
-                    config.evaluator.name()
-                )));
-            }
-        };
-        let evaluator = evaluator_config.build().map_err(Failure::usage)?;
-        let workdir = tempdir()?;
-        let ctx = EvalContext {
-            workdir: workdir.clone(),
-            timeout: config.runner.timeout,
-            cancel: Cancel::new(),
-        };
-        let result = evaluator.evaluate(&design, &ctx);
-        let _ = std::fs::remove_dir_all(&workdir);
+        let result = evaluator.evaluate(&design, ctx);
         let metrics = result.map_err(|e| Failure::runtime(format!("evaluation failed: {e}")))?;
         if self.json {
             let v = serde_json::json!({"evaluator": evaluator.name(), "design": design, "metrics": metrics});
@@ -96,6 +122,50 @@ impl EvaluateCmd {
         }
         Ok(())
     }
+}
+
+/// Evaluate every design of stdin, in order, one JSON line out per line in.
+fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdResult {
+    use std::io::{BufRead, Write};
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| Failure::runtime(format!("stdin: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match design_of(config, &line) {
+            Err(error) => serde_json::json!({"line": n + 1, "error": error}),
+            Ok(design) => match evaluator.evaluate(&design, ctx) {
+                Ok(metrics) => {
+                    serde_json::json!({"line": n + 1, "design": design, "metrics": metrics})
+                }
+                Err(e) => {
+                    serde_json::json!({"line": n + 1, "design": design, "error": e.to_string()})
+                }
+            },
+        };
+        writeln!(out, "{reply}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure::runtime(format!("stdout: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A JSON object of parameter values over the default design, checked against the space.
+fn design_of(config: &Config, line: &str) -> Result<Design, String> {
+    let given: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+        .map_err(|e| format!("not a JSON object of parameter values: {e}"))?;
+    let mut design =
+        serde_json::to_value(config.space.default_design()).expect("a design serializes");
+    design
+        .as_object_mut()
+        .expect("a design is an object")
+        .extend(given);
+    config
+        .space
+        .design_from_json(&design)
+        .map_err(|e| e.to_string())
 }
 
 fn tempdir() -> Result<std::path::PathBuf, Failure> {
