@@ -19,12 +19,14 @@ stub=$(dirname "$0")
 if [ "$1" = "--run" ]; then
   # The stand-in's "daemon": runs the tasks of job $2 ($3 tasks, script $4) one by one.
   id=$2; n=$3; script=$4
+  : > "$stub/jobs/$id/started"
   i=1
   while [ "$i" -le "$n" ]; do
     if [ -e "$stub/fail" ]; then
       echo "$i EXIT" > "$stub/jobs/$id/$i"
     else
       echo "$i RUN" > "$stub/jobs/$id/$i"
+      [ -e "$stub/slow" ] && sleep 1
       if LSB_JOBINDEX=$i "$script" > "$stub/jobs/$id/$i.out" 2>&1; then st=DONE; else st=EXIT; fi
       echo "$i $st" > "$stub/jobs/$id/$i"
     fi
@@ -42,6 +44,9 @@ mkdir -p "$stub/jobs/$id"
 i=1; while [ "$i" -le "$n" ]; do echo "$i PEND" > "$stub/jobs/$id/$i"; i=$((i+1)); done
 # Like a real scheduler, the work outlives the submit command (its own session).
 setsid "$0" --run "$id" "$n" "$last" > /dev/null 2>&1 < /dev/null &
+# Return only once the runner is in its own session: the daemon kills what a scheduler
+# command leaves in its process group when it exits.
+while [ ! -e "$stub/jobs/$id/started" ]; do sleep 0.01; done
 echo "Job <$id> is submitted to queue <normal>."
 "#;
 
@@ -233,6 +238,7 @@ const QSUB: &str = r#"#!/bin/sh
 stub=$(dirname "$0")
 if [ "$1" = "--run" ]; then
   dir=$2; i=$3
+  : > "$dir/started"
   while [ "$i" -le "$4" ]; do
     echo "$i RUNNING" > "$dir/$i.state"
     if TASK_ID=$i "$5" > "$dir/$i.log" 2>&1; then st=DONE; else st=FAILED; fi
@@ -245,6 +251,7 @@ id="job.$(date +%s%N)"
 mkdir -p "$stub/jobs/$id"
 i=$1; while [ "$i" -le "$2" ]; do echo "$i PENDING" > "$stub/jobs/$id/$i.state"; i=$((i+1)); done
 setsid "$0" --run "$stub/jobs/$id" "$1" "$2" "$3" > /dev/null 2>&1 < /dev/null &
+while [ ! -e "$stub/jobs/$id/started" ]; do sleep 0.01; done
 echo "submitted"
 echo "$id"
 "#;
@@ -284,5 +291,38 @@ async fn the_command_runner_submits_through_templates() {
     assert!(
         job.starts_with("job."),
         "the last stdout line is the job id: {job}"
+    );
+}
+
+/// A daemon stopped (or crashed) while a cluster batch runs leaves its proposals to the farm:
+/// the next daemon reconciles them with their result files and the scheduler, and submits
+/// nothing again for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_reconciles_cluster_work_without_resubmitting() {
+    let fx = lsf_fixture(4, 3);
+    std::fs::write(fx.path("stub/slow"), "").unwrap();
+    run_until(&fx, 60, |fx| {
+        fx.try_count("SELECT count(*) FROM batches").unwrap_or(0) >= 1
+    })
+    .await;
+    // The daemon stopped with the batch out on the farm: nothing was requeued or failed.
+    let live = fx.count(
+        "SELECT count(*) FROM proposals WHERE batch_id = 1 AND state IN ('DISPATCHED', 'RUNNING')",
+    );
+    let done = fx.count("SELECT count(*) FROM proposals WHERE batch_id = 1 AND state = 'DONE'");
+    assert_eq!(live + done, 4, "the batch is out or back, never requeued");
+    // Meanwhile the farm finishes the tasks; the next daemon ingests them.
+    std::fs::remove_file(fx.path("stub/slow")).unwrap();
+    run_until(&fx, 60, |fx| {
+        fx.try_count("SELECT count(*) FROM proposals WHERE batch_id = 1 AND state = 'DONE'")
+            .unwrap_or(0)
+            == 4
+    })
+    .await;
+    assert_eq!(fx.count("SELECT count(*) FROM results r JOIN proposals p ON p.id = r.proposal_id WHERE p.batch_id = 1"), 4);
+    assert_eq!(
+        fx.count("SELECT max(attempts) FROM proposals WHERE batch_id = 1"),
+        1,
+        "no resubmission"
     );
 }
