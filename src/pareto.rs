@@ -52,10 +52,12 @@ pub fn hypervolume(points: &[f64], m: usize, reference: &[f64]) -> f64 {
     hv(inside_rows(points, m, reference), reference)
 }
 
-/// The exclusive contribution of each point, `HVC_i = HV(P; r) − HV(P \ {p_i}; r)` (moocore's
-/// `hv_contributions`): 0 for a point outside the reference, for a dominated point and for each
-/// copy of a repeated point. A dominated point still counts for the others: it shrinks the
-/// contribution of the point that dominates it.
+/// The exclusive contribution of each point, as moocore's `hv_contributions` defines it:
+/// `HVC_i = HV(F; r) − HV(F \ {p_i}; r)` over `F`, the points inside the reference that no
+/// other point dominates. So a dominated point contributes 0 and does not count for the others
+/// (it does not shrink the contribution of the point that dominates it), a point outside the
+/// reference contributes 0, and each copy of a repeated point contributes 0 (the other copy
+/// covers it). Checked against moocore's values in `tests/hypervolume.rs`.
 ///
 /// Each contribution is the part of the box `[p_i, r)` that no other point covers: the volume
 /// of the box shrunk to `p_i`'s neighbours minus the hypervolume of the few points inside it.
@@ -64,8 +66,13 @@ pub fn hypervolume(points: &[f64], m: usize, reference: &[f64]) -> f64 {
 pub fn contributions(points: &[f64], m: usize, reference: &[f64]) -> Vec<f64> {
     check_reference(m, reference);
     let rows = rows(points, m);
-    let inner: Vec<usize> = (0..rows.len())
+    let inside_ref: Vec<usize> = (0..rows.len())
         .filter(|&i| inside(rows[i], reference))
+        .collect();
+    let inner: Vec<usize> = inside_ref
+        .iter()
+        .copied()
+        .filter(|&i| !inside_ref.iter().any(|&j| dominates(rows[j], rows[i])))
         .collect();
     let mut out = vec![0.0; rows.len()];
     for &i in &inner {
@@ -496,16 +503,33 @@ mod tests {
         }
     }
 
+    /// The points no other point dominates (copies kept), as `contributions` sees them.
+    fn undominated(points: &[f64], m: usize) -> Vec<f64> {
+        let rows: Vec<&[f64]> = points.chunks(m).collect();
+        rows.iter()
+            .filter(|p| !rows.iter().any(|q| dominates(q, p)))
+            .flat_map(|p| p.iter().copied())
+            .collect()
+    }
+
     #[test]
-    fn contributions_are_leave_one_out_differences() {
+    fn contributions_are_leave_one_out_differences_over_the_undominated_points() {
         for (m, max_n) in [(1, 8), (2, 20), (3, 16), (4, 10)] {
             for (points, reference) in cases(m, 200, max_n) {
-                let all = hypervolume(&points, m, &reference);
+                let front = undominated(&points, m);
+                let all = hypervolume(&front, m, &reference);
+                let rows: Vec<&[f64]> = points.chunks(m).collect();
                 for (i, c) in contributions(&points, m, &reference)
                     .into_iter()
                     .enumerate()
                 {
-                    let want = all - hypervolume(&without(&points, m, i), m, &reference);
+                    // Removing any copy of p_i from F is the same; a dominated point is not in F.
+                    let k = front.chunks(m).position(|p| p == rows[i]);
+                    let dominated = rows.iter().any(|q| dominates(q, rows[i]));
+                    let want = match k.filter(|_| !dominated) {
+                        Some(k) => all - hypervolume(&without(&front, m, k), m, &reference),
+                        None => 0.0,
+                    };
                     assert_close(c, want, &format!("m = {m}, point {i} of {points:?}"));
                 }
             }
@@ -513,9 +537,10 @@ mod tests {
     }
 
     #[test]
-    fn a_dominated_point_shrinks_the_contribution_of_its_dominator() {
+    fn a_dominated_point_does_not_shrink_its_dominators_contribution() {
+        // moocore's rule: (2, 2) is dominated, so (1, 1) keeps its whole box.
         let points = [1.0, 1.0, 2.0, 2.0];
-        assert_eq!(contributions(&points, 2, &[3.0, 3.0]), vec![3.0, 0.0]);
+        assert_eq!(contributions(&points, 2, &[3.0, 3.0]), vec![4.0, 0.0]);
         let points = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0];
         assert_eq!(contributions(&points, 3, &[3.0; 3]), vec![0.0, 0.0, 0.0]);
     }
