@@ -435,3 +435,64 @@ fn evaluate_jsonl_streams_designs_to_qor() {
     assert_eq!(lines[4]["line"], 5);
     assert!(lines[4]["metrics"]["power_mw"].as_f64().unwrap() > 0.0);
 }
+
+/// Ctrl-C during `batch run` kills the running evaluations (their process groups) and puts
+/// their proposals back in the queue; the command exits 130.
+#[test]
+fn ctrl_c_in_batch_run_requeues_the_running_evaluations() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\nbatch_size = 2\nqueue_depth = 4\n");
+    slow_flow(&fx);
+    let text = std::fs::read_to_string(fx.path("flow.sh"))
+        .unwrap()
+        .replace("sleep 1", "sleep 30");
+    fx.write("flow.sh", &text);
+    std::fs::set_permissions(
+        fx.path("flow.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let cfg = fx.config_path();
+    let mut child = Daemon(
+        bin()
+            .args(["batch", "run", "--config", cfg.to_str().unwrap()])
+            .current_dir(fx.dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = Instant::now();
+    while fx
+        .try_count("SELECT count(*) FROM proposals WHERE state = 'RUNNING'")
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the batch started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "the 30 s evaluations were killed"
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM proposals WHERE state IN ('DISPATCHED', 'RUNNING')"),
+        0
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM results"),
+        0,
+        "an interrupted evaluation is not a result"
+    );
+    assert_eq!(
+        fx.count(
+            "SELECT count(*) FROM proposals WHERE state = 'QUEUED' AND reason LIKE 'interrupted%'"
+        ),
+        2
+    );
+    assert_eq!(
+        fx.count("SELECT state = 'INTERRUPTED' FROM batches WHERE id = 1"),
+        1
+    );
+}
