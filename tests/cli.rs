@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Fixture, bin, replace_section, run, stderr, stdout};
+use common::{Fixture, bin, run, stderr, stdout};
 
 /// Every class of config error gives exit 2 and names `file:line:` and the field.
 #[test]
@@ -291,24 +291,12 @@ impl Drop for Daemon {
 
 /// A slow command evaluator (a shell script standing for an EDA flow), so SIGTERM lands
 /// while evaluations run.
-fn slow_flow(fx: &Fixture) {
-    fx.write(
-        "flow.sh",
-        "#!/bin/sh\nsleep 1\necho '{\"latency_ms\": '$1', \"power_mw\": '$2', \"area_mm2\": 0.1}'\n",
+fn slow_flow(fx: &Fixture, seconds: u32) {
+    fx.use_flow(
+        &format!("#!/bin/sh\nsleep {seconds}\necho '{{\"latency_ms\": '$1', \"power_mw\": '$2', \"area_mm2\": 0.1}}'\n"),
+        r#"["./flow.sh", "{clock_ps}", "{mesh_rows}"]"#,
+        "timeout_s = 30\n",
     );
-    std::fs::set_permissions(
-        fx.path("flow.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let text = std::fs::read_to_string(fx.config_path()).unwrap();
-    let text = replace_section(
-        &text,
-        "[evaluator.gemmini-model]",
-        "[evaluator.command]\nargv = [\"./flow.sh\", \"{clock_ps}\", \"{mesh_rows}\"]\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\ntimeout_s = 30\n",
-    )
-    .replace("name = \"gemmini-model\"", "name = \"command\"");
-    fx.write("config.toml", &text);
 }
 
 #[test]
@@ -316,7 +304,7 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
     let fx = Fixture::new(
         "[schedule]\ncron = \"* * * * * *\"\nbatch_size = 4\nqueue_depth = 8\npoll_s = 0.2\n",
     );
-    slow_flow(&fx);
+    slow_flow(&fx, 1);
     let cfg = fx.config_path();
     let start = |fx: &Fixture| {
         Daemon(
@@ -441,16 +429,7 @@ fn evaluate_jsonl_streams_designs_to_qor() {
 #[test]
 fn ctrl_c_in_batch_run_requeues_the_running_evaluations() {
     let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\nbatch_size = 2\nqueue_depth = 4\n");
-    slow_flow(&fx);
-    let text = std::fs::read_to_string(fx.path("flow.sh"))
-        .unwrap()
-        .replace("sleep 1", "sleep 30");
-    fx.write("flow.sh", &text);
-    std::fs::set_permissions(
-        fx.path("flow.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    slow_flow(&fx, 30);
     let cfg = fx.config_path();
     let mut child = Daemon(
         bin()

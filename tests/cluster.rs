@@ -62,14 +62,8 @@ fn lsf_fixture(batch_size: usize, max_attempts: u32) -> Fixture {
         "[schedule]\ncron = \"* * * * * *\"\nbatch_size = {batch_size}\nqueue_depth = {batch_size}\npoll_s = 0.2\n"
     ));
     let stub = fx.path("stub");
-    std::fs::create_dir_all(&stub).unwrap();
     for (name, text) in [("bsub", BSUB), ("bjobs", BJOBS)] {
-        std::fs::write(stub.join(name), text).unwrap();
-        std::fs::set_permissions(
-            stub.join(name),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        fx.write_script(&format!("stub/{name}"), text);
     }
     let text = std::fs::read_to_string(fx.config_path()).unwrap();
     let runner = format!(
@@ -140,27 +134,17 @@ async fn lost_tasks_are_retried_then_failed_with_the_reason() {
 async fn shell_metacharacters_reach_argv_verbatim_through_a_cluster_batch() {
     let fx = lsf_fixture(2, 1);
     let nasty = r#"$(touch pwned); `id` && echo "x" | cat > y; 'q'"#;
-    fx.write(
-        "flow.sh",
-        "#!/bin/sh\nprintf '%s' \"$1\" > \"$2/argv1\"\necho '{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}'\n",
-    );
-    std::fs::set_permissions(
-        fx.path("flow.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
     let text = std::fs::read_to_string(fx.config_path()).unwrap();
     let text = text.replace(
         "[[space.params]]\nname = \"mesh_rows\"",
         &format!("[[space.params]]\nname = \"tag\"\nlayer = \"eda\"\nkind = \"categorical\"\nvalues = [{}]\n[[space.params]]\nname = \"mesh_rows\"", toml::Value::String(nasty.into())),
     );
-    let text = replace_section(
-        &text,
-        "[evaluator.gemmini-model]",
-        "[evaluator.command]\nargv = [\"./flow.sh\", \"{tag}\", \"{workdir}\"]\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\n",
-    )
-    .replace("name = \"gemmini-model\"", "name = \"command\"");
     fx.write("config.toml", &text);
+    fx.use_flow(
+        "#!/bin/sh\nprintf '%s' \"$1\" > \"$2/argv1\"\necho '{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}'\n",
+        r#"["./flow.sh", "{tag}", "{workdir}"]"#,
+        "",
+    );
     run_until(&fx, 60, |fx| {
         fx.try_count("SELECT count(*) FROM results WHERE status = 'OK'")
             .unwrap_or(0)
@@ -262,12 +246,7 @@ const QSTAT: &str = "#!/bin/sh\ncat \"$(dirname \"$0\")/jobs/$1\"/*.state 2>/dev
 async fn the_command_runner_submits_through_templates() {
     let fx = lsf_fixture(4, 3);
     for (name, text) in [("qsub", QSUB), ("qstat", QSTAT)] {
-        std::fs::write(fx.path("stub").join(name), text).unwrap();
-        std::fs::set_permissions(
-            fx.path("stub").join(name),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        fx.write_script(&format!("stub/{name}"), text);
     }
     let text = std::fs::read_to_string(fx.config_path()).unwrap();
     // A batch every 3 s: the stand-in runs tasks one after another, so faster batches pile up.

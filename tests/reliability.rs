@@ -83,23 +83,13 @@ fn move_store(fx: &Fixture, rel: &str) -> PathBuf {
 /// Use the `command` evaluator: `flow.sh` (executable, in the config's folder) with
 /// `{clock_ps}` as its argument, and `runner` as the `[runner]` section.
 fn use_command(fx: &Fixture, script: &str, timeout_s: f64, runner: &str) {
-    fx.write("flow.sh", script);
-    std::fs::set_permissions(
-        fx.path("flow.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    fx.use_flow(
+        script,
+        r#"["./flow.sh", "{clock_ps}"]"#,
+        &format!("timeout_s = {timeout_s}\n"),
+    );
     let text = std::fs::read_to_string(fx.config_path()).unwrap();
-    let text = replace_section(
-        &text,
-        "[evaluator.gemmini-model]",
-        &format!(
-            "[evaluator.command]\nargv = [\"./flow.sh\", \"{{clock_ps}}\"]\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\ntimeout_s = {timeout_s}\n"
-        ),
-    )
-    .replace("name = \"gemmini-model\"", "name = \"command\"");
-    let text = replace_section(&text, "[runner]", runner);
-    fx.write("config.toml", &text);
+    fx.write("config.toml", &replace_section(&text, "[runner]", runner));
 }
 
 /// A connection to a store file with a generous busy timeout.

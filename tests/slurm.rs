@@ -25,26 +25,19 @@ fn slurm_fixture(cluster: &SlurmCluster, batch_size: usize, flow: Option<&str>) 
         env!("CARGO_BIN_EXE_diffuse-dse"),
         env.join(", ")
     );
-    let mut text = replace_section(
+    let text = replace_section(
         &std::fs::read_to_string(fx.config_path()).unwrap(),
         "[runner]",
         &runner,
     );
-    if let Some(flow) = flow {
-        fx.write("flow.sh", &format!("#!/bin/sh\n{flow}\necho '{{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}}'\n"));
-        std::fs::set_permissions(
-            fx.path("flow.sh"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        text = replace_section(
-            &text,
-            "[evaluator.gemmini-model]",
-            "[evaluator.command]\nargv = [\"./flow.sh\"]\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\n",
-        )
-        .replace("name = \"gemmini-model\"", "name = \"command\"");
-    }
     fx.write("config.toml", &text);
+    if let Some(flow) = flow {
+        fx.use_flow(
+            &format!("#!/bin/sh\n{flow}\necho '{{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}}'\n"),
+            r#"["./flow.sh"]"#,
+            "",
+        );
+    }
     fx
 }
 

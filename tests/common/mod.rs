@@ -42,6 +42,31 @@ impl Fixture {
         std::fs::rename(tmp, p).unwrap();
     }
 
+    /// Write an executable script into the fixture's folder.
+    pub fn write_script(&self, name: &str, text: &str) {
+        self.write(name, text);
+        std::fs::set_permissions(
+            self.path(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+
+    /// Make `script`, written as `flow.sh`, the evaluator: the `command` evaluator runs it with
+    /// `argv` (a TOML array) and reads the demo's three objectives from its stdout; `extra`
+    /// adds keys (such as `timeout_s = 30`) to `[evaluator.command]`.
+    pub fn use_flow(&self, script: &str, argv: &str, extra: &str) {
+        self.write_script("flow.sh", script);
+        let text = std::fs::read_to_string(self.config_path()).unwrap();
+        let text = replace_section(
+            &text,
+            "[evaluator.gemmini-model]",
+            &format!("[evaluator.command]\nargv = {argv}\nmetrics = [\"latency_ms\", \"power_mw\", \"area_mm2\"]\n{extra}"),
+        )
+        .replace("name = \"gemmini-model\"", "name = \"command\"");
+        self.write("config.toml", &text);
+    }
+
     pub fn load(&self) -> diffuse_dse::config::Config {
         diffuse_dse::config::Config::load(self.config_path()).unwrap()
     }
