@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db;
+pub mod diffuse;
 pub mod evaluators;
 pub mod events;
 pub mod front;

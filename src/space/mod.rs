@@ -2,7 +2,9 @@
 //! between them, the objectives, and how designs are drawn from it.
 
 mod design_space;
+pub mod encoding;
 pub mod expr;
+pub mod legalize;
 mod objective;
 mod param;
 pub mod sampling;
