@@ -219,6 +219,16 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
         space.as_ref().map_or(0, |s| s.params.len()),
         &mut problems,
     );
+    if let (ProposerKind::Diffuse, Some(space)) = (model.kind, space.as_ref())
+        && let Err(message) = crate::diffuse::check_widths(space, objectives.len())
+    {
+        let span = raw
+            .model
+            .as_ref()
+            .and_then(|m| m.kind.as_ref())
+            .map(|k| k.span());
+        problems.push(Problem::new("model.kind", span, message));
+    }
     let seed = match &raw.seed {
         Some(s) if *s.get_ref() < 0 => {
             problems.push(Problem::new(
@@ -650,15 +660,32 @@ fn schedule(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<ScheduleConf
 fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> ModelConfig {
     let m = raw.model.as_ref();
     let kind = match m.and_then(|m| m.kind.as_ref()) {
-        None => ProposerKind::SobolRandom,
+        None => ProposerKind::Diffuse,
+        Some(k) if k.get_ref() == "diffuse" => ProposerKind::Diffuse,
         Some(k) if k.get_ref() == "sobol-random" => ProposerKind::SobolRandom,
         Some(k) => {
             problems.push(Problem::new(
                 "model.kind",
                 Some(k.span()),
-                format!("expected \"sobol-random\". Got {:?}.", k.get_ref()),
+                format!(
+                    "expected \"diffuse\" or \"sobol-random\". Got {:?}.",
+                    k.get_ref()
+                ),
             ));
             ProposerKind::SobolRandom
+        }
+    };
+    let diffuse = match m.and_then(|m| m.diffuse.as_ref()) {
+        None => crate::diffuse::Settings::default(),
+        Some(d) => {
+            for (field, message) in d.get_ref().problems() {
+                problems.push(Problem::new(
+                    format!("model.diffuse.{field}"),
+                    Some(d.span()),
+                    message,
+                ));
+            }
+            d.get_ref().clone()
         }
     };
     ModelConfig {
@@ -684,5 +711,6 @@ fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> Model
             1_000_000,
             problems,
         ),
+        diffuse,
     }
 }

@@ -69,12 +69,15 @@ pub struct ScheduleConfig {
 pub enum ProposerKind {
     /// A scrambled Sobol initial design, then uniform feasible designs.
     SobolRandom,
+    /// The Sobol initial design, then DiffuSE.
+    Diffuse,
 }
 
 impl ProposerKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProposerKind::SobolRandom => "sobol-random",
+            ProposerKind::Diffuse => "diffuse",
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct ModelConfig {
     pub retrain_every: usize,
     /// A full (cold) refit every this many versions.
     pub full_retrain_every: usize,
+    /// `[model.diffuse]`.
+    pub diffuse: crate::diffuse::Settings,
 }
 
 /// A file (or folder) the config came from, and its modification time and size then.

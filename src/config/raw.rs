@@ -181,4 +181,5 @@ pub struct RawModel {
     pub initial_design: Option<S<i64>>,
     pub retrain_every: Option<S<i64>>,
     pub full_retrain_every: Option<S<i64>>,
+    pub diffuse: Option<S<crate::diffuse::Settings>>,
 }

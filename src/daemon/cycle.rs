@@ -137,10 +137,36 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
     }
 }
 
+/// The proposer the config asks for, with the weights of the store's latest model when that
+/// model is of the same kind and for the same space: a restarted daemon (or `batch run`)
+/// continues from the checkpoint instead of retraining.
+pub async fn proposer_for(db: &Db, config: &Arc<Config>) -> Result<Box<dyn Proposer>, StoreError> {
+    let mut proposer = crate::proposer::from_config(config);
+    let kind = proposer.kind();
+    let space = config.space.fingerprint();
+    let latest = db.call(|s| s.latest_model()).await?;
+    let Some(row) = latest.filter(|r| r.model.kind == kind && r.model.space_hash == space) else {
+        return Ok(proposer);
+    };
+    let Some(weights) = row.model.weights else {
+        return Ok(proposer);
+    };
+    let version = row.version.0;
+    tokio::task::spawn_blocking(move || {
+        match proposer.restore(&weights) {
+            Ok(()) => tracing::info!(version, kind, "loaded the latest model checkpoint"),
+            Err(e) => tracing::warn!(version, kind, error = %e, "the latest checkpoint cannot be loaded; the next fit starts afresh"),
+        }
+        Ok(proposer)
+    })
+    .await
+    .expect("restoring does not panic")
+}
+
 /// Run one cycle outside the daemon (`batch run` with an empty queue): ingest, refit if due,
-/// and fill the queue, with a proposer made from the config.
+/// and fill the queue, with the proposer of [`proposer_for`].
 pub async fn top_up(db: &Db, config: &Arc<Config>) -> Result<(), StoreError> {
-    let proposer = Arc::new(Mutex::new(crate::proposer::from_config(config)));
+    let proposer = Arc::new(Mutex::new(proposer_for(db, config).await?));
     let cfg = config.clone();
     let targets = db.call(move |s| sync_targets(s, &cfg)).await?;
     one_cycle(db, &proposer, config, &targets, &Events::new(), &mut false).await
@@ -187,9 +213,14 @@ async fn one_cycle(
     let (queued, n_results, latest, starved) = db
         .call(|s| {
             let counts = s.result_counts()?;
-            let latest = s
-                .latest_model()?
-                .map(|m| (m.version, m.model.n_results as usize));
+            let latest = s.latest_model()?.map(|m| {
+                (
+                    m.version,
+                    m.model.n_results as usize,
+                    m.model.kind,
+                    m.model.space_hash,
+                )
+            });
             Ok((
                 s.queued_count()? as usize,
                 (counts.ok + counts.failed) as usize,
@@ -198,9 +229,12 @@ async fn one_cycle(
             ))
         })
         .await?;
-    let due = latest
-        .as_ref()
-        .is_none_or(|(_, at)| n_results >= at + config.model.retrain_every);
+    // A fit is due after `retrain_every` new results, and at once when the latest model is of
+    // another kind or for another space (a full retrain).
+    let (kind, space) = (config.model.kind.as_str(), config.space.fingerprint());
+    let due = latest.as_ref().is_none_or(|(_, at, k, h)| {
+        n_results >= at + config.model.retrain_every || k != kind || *h != space
+    });
     let want = config.schedule.queue_depth.saturating_sub(queued);
     if !due && want == 0 && starved.is_empty() {
         return Ok(());
@@ -209,7 +243,7 @@ async fn one_cycle(
     let active = targets.to_vec();
     let _release = ReleaseMemory; // declared first, so it drops after the history
     let history = db.call(move |s| history(s, &cfg, active, starved)).await?;
-    let mut version = latest.map(|(v, _)| v);
+    let mut version = latest.map(|(v, ..)| v);
     if due {
         let proposer = proposer.clone();
         let h = history.clone();
@@ -230,14 +264,49 @@ async fn one_cycle(
             train_seconds: Some(seconds),
             weights: fit.weights,
         };
-        let v = db.call(move |s| s.insert_model(&model)).await?;
-        tracing::info!(version = v.0, n_results, kind, "proposer refit");
+        let replaces = model.weights.is_some();
+        let v = db
+            .call(move |s| {
+                let v = s.insert_model(&model)?;
+                // Queued proposals of older models give way to the new model's.
+                let cancelled = if replaces {
+                    s.cancel_queued_except(
+                        Some(v),
+                        &format!("replaced by the proposals of model version {}", v.0),
+                    )?
+                } else {
+                    0
+                };
+                Ok((v, cancelled))
+            })
+            .await?;
+        let (v, cancelled) = v;
+        tracing::info!(
+            version = v.0,
+            n_results,
+            kind,
+            warm = fit.warm,
+            cancelled,
+            seconds,
+            "proposer refit"
+        );
         events.send(Event::Refit {
             version: v.0,
             n_results,
         });
         version = Some(v);
     }
+    // After a refit the queue may have emptied (older proposals cancelled): recount, and let
+    // the believers be what is still live.
+    let (want, history) = if due {
+        let (queued, pending) = db
+            .call(|s| Ok((s.queued_count()? as usize, s.pending_designs()?)))
+            .await?;
+        let want = config.schedule.queue_depth.saturating_sub(queued);
+        (want, History { pending, ..history })
+    } else {
+        (want, history)
+    };
     if want == 0 && history.starved_targets.is_empty() {
         return Ok(());
     }
@@ -307,6 +376,7 @@ fn history(
         seen: s.design_hashes()?,
         ok,
         failed: s.failed_designs()?.into_iter().map(|(_, d, _)| d).collect(),
+        pending: s.pending_designs()?,
         targets,
         starved_targets: starved,
     })

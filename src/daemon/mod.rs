@@ -113,9 +113,10 @@ pub async fn run_with(
             "requeued proposals left DISPATCHED or RUNNING by a previous run"
         );
     }
+    let proposer = cycle::proposer_for(&db, &config).await?;
     let shared = Arc::new(Shared {
         db,
-        proposer: Arc::new(Mutex::new(crate::proposer::from_config(&config))),
+        proposer: Arc::new(Mutex::new(proposer)),
         config: watch::channel(config.clone()).0,
         evaluator: Mutex::new(evaluator),
         events: options.events,

@@ -57,8 +57,8 @@ async fn apply(shared: &Shared, config: Config) -> Result<(), StoreError> {
     let config = Arc::new(config);
     super::cycle::prepare_reload(&shared.db, &config).await?;
     *shared.evaluator.lock().unwrap_or_else(|p| p.into_inner()) = evaluator;
-    *shared.proposer.lock().unwrap_or_else(|p| p.into_inner()) =
-        crate::proposer::from_config(&config);
+    let proposer = super::cycle::proposer_for(&shared.db, &config).await?;
+    *shared.proposer.lock().unwrap_or_else(|p| p.into_inner()) = proposer;
     let targets = config.targets.len();
     shared.config.send_replace(config);
     tracing::info!(targets, "config reloaded");

@@ -57,19 +57,19 @@ impl Scale {
 
     /// Raw values → q.
     pub fn to_q(&self, y: &[f64]) -> Vec<f64> {
-        self.axes
-            .iter()
-            .zip(y)
-            .map(|(a, &y)| {
-                let z = a.sign
-                    * if a.log {
-                        y.max(f64::MIN_POSITIVE).ln()
-                    } else {
-                        y
-                    };
-                (z - a.q_min) / a.q_span
-            })
-            .collect()
+        (0..self.axes.len()).map(|j| self.q_of(j, y[j])).collect()
+    }
+
+    /// One objective's raw value → q.
+    pub fn q_of(&self, j: usize, y: f64) -> f64 {
+        let a = &self.axes[j];
+        let z = a.sign
+            * if a.log {
+                y.max(f64::MIN_POSITIVE).ln()
+            } else {
+                y
+            };
+        (z - a.q_min) / a.q_span
     }
 
     /// q → raw values (exp clipped to ±700 for logged objectives).
@@ -94,6 +94,15 @@ impl Scale {
             .iter()
             .zip(y)
             .map(|(a, &y)| (a.sign * y - a.h_min) / a.h_span)
+            .collect()
+    }
+
+    /// h → raw values.
+    pub fn from_h(&self, h: &[f64]) -> Vec<f64> {
+        self.axes
+            .iter()
+            .zip(h)
+            .map(|(a, &h)| a.sign * (h * a.h_span + a.h_min))
             .collect()
     }
 

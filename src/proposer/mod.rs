@@ -25,6 +25,9 @@ pub struct History {
     pub ok: Vec<(Design, Vec<f64>, bool)>,
     /// Designs whose evaluation failed.
     pub failed: Vec<Design>,
+    /// Designs queued or out for evaluation, without a result yet: a model counts them as
+    /// "believers" (at their predicted QoR) so a new batch does not crowd the same spot.
+    pub pending: Vec<Design>,
     /// The active user targets, with their store ids.
     pub targets: Vec<(TargetId, Target)>,
     /// Targets that have no proposal queued now: each should get some in this cycle.
@@ -54,6 +57,8 @@ pub struct Fit {
     pub loss: Option<f64>,
     /// The model's parameters, for a warm start after a restart; `None` when there are none.
     pub weights: Option<Vec<u8>>,
+    /// The fit started from the previous weights (a warm fine-tune) rather than from scratch.
+    pub warm: bool,
 }
 
 /// Chooses designs. Implementations are deterministic: the same seed and the same history
@@ -64,6 +69,13 @@ pub trait Proposer: Send {
 
     /// Refit on the history (called on a blocking thread after `retrain_every` new results).
     fn fit(&mut self, history: &History) -> Fit;
+
+    /// Take up the weights of an earlier [`Fit`] (the latest checkpoint, after a restart), so
+    /// the daemon need not retrain. An error says why they do not fit this proposer.
+    fn restore(&mut self, weights: &[u8]) -> Result<(), String> {
+        let _ = weights;
+        Err("this proposer keeps no weights".into())
+    }
 
     /// Up to `n` new designs, none of them in `history.seen`, plus at least one for each
     /// starved target when the space allows.
@@ -77,6 +89,10 @@ pub fn from_config(config: &Config) -> Box<dyn Proposer> {
             config.space.clone(),
             config.model.initial_design,
             config.seed,
+        )),
+        ProposerKind::Diffuse => Box::new(crate::diffuse::DiffuSE::new(
+            config,
+            crate::diffuse::Pretrain::default(),
         )),
     }
 }

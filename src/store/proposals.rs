@@ -212,6 +212,18 @@ impl Store {
         self.write(|tx| tx.execute(&sql, params![keep, reason]))
     }
 
+    /// The designs of the live proposals (queued, dispatched, running): the believers a model
+    /// counts as pending when it proposes more.
+    pub fn pending_designs(&self) -> Result<Vec<crate::space::Design>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT d.params FROM proposals p JOIN designs d ON d.id = p.design_id
+                 WHERE p.state IN ('QUEUED', 'DISPATCHED', 'RUNNING') ORDER BY p.id",
+            )?;
+            stmt.query_map([], |r| design_column(r, 0))?.collect()
+        })
+    }
+
     /// The proposals out for evaluation (`DISPATCHED`, `RUNNING`) with their batch and job, for
     /// reconciliation when the daemon starts.
     pub fn live_unfinished(&self) -> Result<Vec<LiveProposal>, StoreError> {
