@@ -36,6 +36,7 @@ pub use migrate::{BUSY_TIMEOUT, SCHEMA_VERSION};
 pub use query::ResultCounts;
 pub use results::{OkResult, Point};
 pub use targets::{ModelRow, NewModel, TargetRow};
+pub use views::ParamInfo;
 pub use types::{
     BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal,
     ModelVersion, Moved, NewProposal, ProposalId, ProposalState, QueueRow, ResultId, TargetId,
