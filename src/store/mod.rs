@@ -36,11 +36,11 @@ pub use migrate::{BUSY_TIMEOUT, SCHEMA_VERSION};
 pub use query::ResultCounts;
 pub use results::{OkResult, Point};
 pub use targets::{ModelRow, NewModel, TargetRow};
-pub use views::ParamInfo;
 pub use types::{
     BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal,
     ModelVersion, Moved, NewProposal, ProposalId, ProposalState, QueueRow, ResultId, TargetId,
 };
+pub use views::ParamInfo;
 
 /// The meta key of the design space's fingerprint.
 const SPACE_HASH_KEY: &str = "space_hash";

@@ -398,7 +398,10 @@ mod tests {
         let info = store.param_info().unwrap().unwrap();
         assert_eq!(info.len(), 2);
         assert_eq!((info[0].layer, info[0].kind.as_str()), (Layer::Hw, "pow2"));
-        assert_eq!((info[1].layer, info[1].kind.as_str()), (Layer::Eda, "ordinal"));
+        assert_eq!(
+            (info[1].layer, info[1].kind.as_str()),
+            (Layer::Eda, "ordinal")
+        );
         assert_eq!(info[1].choices, params[1].choices);
         store
             .sync_views(&objectives(), &["mesh_rows".into(), "vt".into()])
