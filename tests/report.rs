@@ -290,7 +290,45 @@ fn a_real_store_renders_every_plot_without_errors() {
     );
     assert!((data["hv_final"].as_f64().unwrap() - want).abs() <= 1e-9 * want);
 
+    // A cap keeps the front and the ranked designs, and says what it left out.
+    let small = dir.path().join("small.html");
+    let out = run(
+        &[
+            "report",
+            "--store",
+            db.to_str().unwrap(),
+            "-o",
+            small.to_str().unwrap(),
+            "--max-designs",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let capped = embedded(&std::fs::read_to_string(&small).unwrap());
+    let kept: Vec<&Json> = capped["results"].as_array().unwrap().iter().collect();
+    let ranked = count(
+        &db,
+        "SELECT count(*) FROM results r WHERE r.on_front = 0 AND r.id IN
+           (SELECT result_id FROM target_ranks tr JOIN targets t ON t.id = tr.target_id
+            WHERE t.active = 1 AND tr.rank <= 10)",
+    ) as usize;
+    assert_eq!(
+        kept.len(),
+        front + ranked,
+        "the front and the ranked designs only"
+    );
+    assert_eq!(capped["results_total"], ok);
+
     let Some(browser) = chromium() else { return };
+    let (dom, log) = render(&browser, &small, "");
+    assert_eq!(status_attr(&dom, "status"), Some("ok"));
+    assert!(
+        console_lines(&log).is_empty(),
+        "console: {:?}",
+        console_lines(&log)
+    );
+    assert!(dom.contains(&format!("this page shows {} of them", kept.len())));
     let (dom, log) = render(&browser, &page, "#selftest");
     assert_eq!(
         status_attr(&dom, "status"),
