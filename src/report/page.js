@@ -374,9 +374,9 @@
       g.appendChild(sv('line', { 'class': 'grid-line', x1: L, x2: W - R, y1: Y(t), y2: Y(t) }));
       g.appendChild(sv('text', { x: L - 5, y: Y(t) + 4, 'text-anchor': 'end', text: fmt(t) }));
     });
-    var xt = useTime ? timeTicks(ex[0], ex[1]) : ticks(ex[0], ex[1], 8).filter(Number.isInteger);
-    xt.forEach(function (t) {
-      g.appendChild(sv('text', { x: X(t), y: H - B + 15, 'text-anchor': 'middle', text: useTime ? new Date(t).toISOString().slice(5, 16).replace('T', ' ') : fmt(t) }));
+    var xt = useTime ? timeTicks(ex[0], ex[1]) : { ticks: ticks(ex[0], ex[1], 8).filter(Number.isInteger) };
+    xt.ticks.forEach(function (t) {
+      g.appendChild(sv('text', { x: X(t), y: H - B + 15, 'text-anchor': 'middle', text: useTime ? xt.label(t) : fmt(t) }));
     });
     g.appendChild(sv('path', { d: 'M' + L + ' ' + T + 'V' + (H - B) + 'H' + (W - R), fill: 'none' }));
     g.appendChild(sv('text', { x: (L + W - R) / 2, y: H - 12, 'text-anchor': 'middle', text: xlab }));
@@ -392,7 +392,7 @@
     b.appendChild(s);
     drawn.hv = bs.length;
     if (D.hv_reference) {
-      b.appendChild(el('p', { 'class': 'help', text: 'Reference point: ' + OBJ.map(function (o, i) { return o.name + ' = ' + fmt(D.hv_reference[i] * (o.direction === 'max' ? -1 : 1)) + (o.unit ? ' ' + o.unit : ''); }).join(', ') + '. ' + D.batches.length + ' batches; yellow points were interrupted.' }));
+      b.appendChild(el('p', { 'class': 'help', text: 'Reference point: ' + OBJ.map(function (o, i) { return o.name + ' = ' + fmt(D.hv_reference[i] * (o.direction === 'max' ? -1 : 1)) + (o.unit ? ' ' + o.unit : ''); }).join(', ') + '. ' + D.batches.length + ' batches' + (bs.some(function (x) { return x.state === 'INTERRUPTED'; }) ? '; yellow points were interrupted (stopped early).' : '.') }));
     }
     var rows = D.batches.slice().reverse().slice(0, 50);
     b.appendChild(el('h3', { text: 'Latest batches' }));
@@ -411,13 +411,23 @@
       { label: 'finished', cls: 'text', unit: 'UTC', get: function (x) { return when(x.finished_at); } }
     ], rows));
   }
+  /** Round UTC times for an axis over [lo, hi] (ms since 1970), at most about 8, and how to
+      write them: seconds for a short run, the day for a long one. */
   function timeTicks(lo, hi) {
-    var span = hi - lo, steps = [60e3, 300e3, 900e3, 3600e3, 6 * 3600e3, 86400e3, 7 * 86400e3], step = steps[steps.length - 1];
-    for (var i = 0; i < steps.length; i++) if (span / steps[i] <= 7) { step = steps[i]; break; }
-    if (span / step > 7) step = Math.ceil(span / 7 / step) * step;
+    var s = 1e3, m = 60 * s, h = 60 * m, d = 24 * h;
+    var steps = [s, 2 * s, 5 * s, 10 * s, 15 * s, 30 * s, m, 2 * m, 5 * m, 10 * m, 15 * m, 30 * m, h, 2 * h, 3 * h, 6 * h, 12 * h, d, 2 * d, 7 * d];
+    var span = hi - lo, step = steps[steps.length - 1];
+    for (var i = 0; i < steps.length; i++) if (span / steps[i] <= 8) { step = steps[i]; break; }
+    if (span / step > 8) step = Math.ceil(span / 8 / step) * step;
     var out = [];
     for (var t = Math.ceil(lo / step) * step; t <= hi; t += step) out.push(t);
-    return out.length ? out : [lo];
+    var label = function (t) {
+      var iso = new Date(t).toISOString();
+      if (step < m) return iso.slice(11, 19);
+      if (step < d) return iso.slice(5, 16).replace('T', ' ');
+      return iso.slice(0, 10);
+    };
+    return { ticks: out.length ? out : [lo], label: label };
   }
 
   /* ---------- best designs per target ---------- */
