@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, stderr, stdout};
+use common::{Fixture, bin, run, stderr, stdout};
 use serde_json::Value as Json;
 
 /// The Chromium binary: `$CHROMIUM`, else the first of the usual names on `PATH`. `None` (with
@@ -508,4 +508,59 @@ fn the_model_history_shows_loss_and_training_data() {
     assert_eq!(section.matches("class=\"model-point\"").count(), 3);
     assert!(section.contains("results trained on") && section.contains(">0.31<"));
     assert!(!section.contains("No model trained yet"));
+}
+
+/// A daemon child process, killed if the test fails before it stops it.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The report reads a store the daemon is writing (a batch every second): every report
+/// succeeds, and the daemon goes on adding results and stops cleanly.
+#[test]
+fn a_report_while_the_daemon_runs_does_not_disturb_it() {
+    let fx = Fixture::new(
+        "[schedule]\ncron = \"* * * * * *\"\nbatch_size = 4\nqueue_depth = 8\npoll_s = 0.2\n",
+    );
+    let cfg = fx.config_path();
+    let daemon = Daemon(
+        bin()
+            .args(["daemon", "--config", cfg.to_str().unwrap()])
+            .current_dir(fx.dir.path())
+            .spawn()
+            .unwrap(),
+    );
+    let results = |fx: &Fixture| {
+        fx.try_count("SELECT count(*) FROM results")
+            .unwrap_or_default()
+    };
+    let t0 = Instant::now();
+    while results(&fx) < 4 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "a batch ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let page = fx.path("report.html");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let out = report(&fx.store_path(), &page);
+        assert!(out.status.success(), "{}", stderr(&out));
+        seen.push(embedded(&std::fs::read_to_string(&page).unwrap())["results_total"].clone());
+    }
+    let before = results(&fx);
+    let t0 = Instant::now();
+    while results(&fx) < before + 4 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the daemon ran another batch after the reports ({seen:?})"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut daemon = daemon;
+    unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
+    assert_eq!(daemon.0.wait().unwrap().code(), Some(0), "a clean stop");
 }
