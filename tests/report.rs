@@ -237,6 +237,14 @@ fn a_real_store_renders_every_plot_without_errors() {
     );
     assert_eq!(data["results"].as_array().unwrap().len(), ok);
     assert_eq!(data["results_total"], ok);
+    assert_eq!(data["counts"]["front"], front);
+    assert_eq!(
+        data["counts"]["feasible"],
+        count(
+            &db,
+            "SELECT count(*) FROM results WHERE status = 'OK' AND feasible = 1"
+        )
+    );
     assert_eq!(data["batches"].as_array().unwrap().len(), batches);
     assert_eq!(data["models"].as_array().unwrap().len(), models);
     let failed = count(
@@ -379,6 +387,61 @@ fn a_real_store_renders_every_plot_without_errors() {
     assert!(section(&dom, "designs").contains("latency_ms<span class=\"unit\"> [ms"));
     // `#selftest` clicked the latency header twice: ascending, then descending.
     assert_eq!(status_attr(&dom, "sort-check"), Some("ok"));
+
+    // A store last opened by an older diffuse-dse has no layers; one no daemon has synced has
+    // no objectives either. Both still render, and say what they lack.
+    let old = dir.path().join("old.db");
+    std::fs::copy(&db, &old).unwrap();
+    let sql = rusqlite::Connection::open(&old).unwrap();
+    sql.execute("DELETE FROM meta WHERE key = 'param_info'", [])
+        .unwrap();
+    drop(sql);
+    let old_page = dir.path().join("old.html");
+    assert!(report(&old, &old_page).status.success());
+    let data = embedded(&std::fs::read_to_string(&old_page).unwrap());
+    assert_eq!(data["layers_known"], false);
+    assert_eq!(
+        data["params"].as_array().unwrap().len(),
+        11,
+        "names from meta params"
+    );
+    let (dom, log) = render(&browser, &old_page, "");
+    assert_eq!(status_attr(&dom, "status"), Some("ok"));
+    assert!(
+        console_lines(&log).is_empty(),
+        "console: {:?}",
+        console_lines(&log)
+    );
+    assert!(dom.contains("does not record which parameters are hardware"));
+    assert!(section(&dom, "parcoords").contains("layer not recorded"));
+
+    let sql = rusqlite::Connection::open(&old).unwrap();
+    sql.execute("DELETE FROM meta", []).unwrap();
+    drop(sql);
+    assert!(report(&old, &old_page).status.success());
+    let data = embedded(&std::fs::read_to_string(&old_page).unwrap());
+    let metrics = count(&db, "SELECT count(DISTINCT metric) FROM result_values") as usize;
+    assert_eq!(data["objectives"].as_array().unwrap().len(), metrics);
+    assert_eq!(data["objectives"][0]["assumed"], true);
+    assert!(
+        data["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "clock_ps")
+    );
+    let (dom, log) = render(&browser, &old_page, "");
+    assert_eq!(status_attr(&dom, "status"), Some("ok"));
+    assert!(
+        console_lines(&log).is_empty(),
+        "console: {:?}",
+        console_lines(&log)
+    );
+    assert!(dom.contains("does not record the objectives"));
+    assert_eq!(
+        section(&dom, "pairs").matches("<svg").count(),
+        metrics * (metrics - 1) / 2
+    );
 }
 
 #[test]

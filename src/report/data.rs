@@ -68,7 +68,8 @@ pub struct ReportData {
     pub params: Vec<PageParam>,
     /// Whether every parameter's layer (hw or eda) is known.
     pub layers_known: bool,
-    /// `{ok, failed, rejected, designs, proposals: {STATE: n}}`.
+    /// `{designs, feasible, front, ok, failed, rejected, proposals: {STATE: n}}`: the whole
+    /// store's counts, whatever `results` holds.
     pub counts: Json,
     /// OK results that made it into the page, each `{id, design_id, feasible, on_front,
     /// evaluator, runtime_s, source, created_at, batch, origin, target, model_version,
@@ -211,12 +212,26 @@ fn counts(store: &Store) -> Result<Json, StoreError> {
         .into_iter()
         .map(|(s, n)| (s.as_str().to_string(), json!(n)))
         .collect();
-    let (_, designs) = store.select("SELECT count(*) FROM designs", &[])?;
+    let (names, row) = store.select(
+        "SELECT (SELECT count(*) FROM designs) AS designs,
+                (SELECT count(*) FROM results WHERE status = 'OK' AND feasible = 1) AS feasible,
+                (SELECT count(*) FROM results WHERE on_front = 1) AS front",
+        &[],
+    )?;
+    let get = |name: &str| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| row.first().map(|r| json_of(&r[i])))
+            .unwrap_or(Json::Null)
+    };
     Ok(json!({
+        "designs": get("designs"),
+        "feasible": get("feasible"),
+        "front": get("front"),
         "ok": c.ok,
         "failed": c.failed,
         "rejected": c.rejected,
-        "designs": designs.first().and_then(|r| r.first()).map_or(Json::Null, json_of),
         "proposals": proposals,
     }))
 }

@@ -143,12 +143,10 @@
     document.getElementById('subtitle').textContent = 'Store ' + D.store + ' \u00b7 generated ' + when(D.generated_at) +
       ' by diffuse-dse ' + D.diffuse_dse_version + (D.space_hash ? ' \u00b7 space ' + D.space_hash : '');
     var c = D.counts;
-    var feasible = RESULTS.filter(function (r) { return r.feasible === 1; }).length;
-    var front = RESULTS.filter(function (r) { return r.on_front === 1; }).length;
     var cards = [
       ['designs evaluated (OK)', c.ok],
-      ['feasible (of those shown)', feasible],
-      ['on the Pareto front', front],
+      ['feasible', c.feasible],
+      ['on the Pareto front', c.front],
       ['hypervolume', D.hv_final === null ? '\u2013' : fmt(D.hv_final)],
       ['batches', D.batches.length],
       ['model versions', D.models.length],
@@ -270,9 +268,10 @@
     canvas.width = W * dpr; canvas.height = H * dpr;
     var ctx = canvas.getContext('2d');
     var yaw = -0.7, pitch = 0.45, projected = [];
-    function norm(r, o) {
+    var extents = OBJ.map(function (o) { return extent(pts.map(function (p) { return value(p, o); })); });
+    function norm(r, i) {
       // -1 at the best value seen, +1 at the worst, so the best corner is where the axes start.
-      var e = extent(pts.map(function (p) { return value(p, o); }));
+      var o = OBJ[i], e = extents[i];
       var t = (value(r, o) - e[0]) / (e[1] - e[0]);
       return (o.direction === 'max' ? 1 - t : t) * 2 - 1;
     }
@@ -304,15 +303,14 @@
         var e = project(end);
         ctx.strokeStyle = '#5b6676'; ctx.lineWidth = 1.5;
         ctx.beginPath(); ctx.moveTo(origin[0], origin[1]); ctx.lineTo(e[0], e[1]); ctx.stroke();
-        var o = OBJ[axis[k]];
-        var ex = extent(pts.map(function (r) { return value(r, o); }));
+        var o = OBJ[axis[k]], ex = extents[axis[k]];
         var worst = o.direction === 'max' ? ex[0] : ex[1];
         ctx.fillText(o.name + (o.unit ? ' [' + o.unit + ']' : '') + ' \u2192 worse (' + fmt(worst) + ')', e[0] + 6, e[1] + 4);
       });
       ctx.fillText('best corner', origin[0] + 6, origin[1] + 14);
       var chosen = showAll.checked ? pts : pts.filter(function (r) { return r.on_front === 1; });
       projected = chosen.map(function (r) {
-        var p = project([norm(r, OBJ[axis[0]]), norm(r, OBJ[axis[1]]), norm(r, OBJ[axis[2]])]);
+        var p = project([norm(r, axis[0]), norm(r, axis[1]), norm(r, axis[2])]);
         return { r: r, x: p[0], y: p[1], z: p[2] };
       }).sort(function (a, c) { return a.z - c.z; });
       projected.forEach(function (p) {
@@ -356,7 +354,10 @@
   /* ---------- hypervolume per batch ---------- */
   function hv() {
     var bs = D.batches.filter(function (b) { return isNum(b.hv); });
-    if (!D.batches.length) { empty('hv', 'No batches have run yet.'); return; }
+    if (!D.batches.length) {
+      empty('hv', 'No batches have run yet.' + (isNum(D.hv_final) ? ' The results ingested so far have a front of hypervolume ' + fmt(D.hv_final) + '.' : ''));
+      return;
+    }
     if (!bs.length) { empty('hv', 'No feasible results yet, so no hypervolume: ' + D.batches.length + ' batch(es) ran.'); return; }
     var b = body('hv');
     var times = bs.map(function (x) { return Date.parse(x.finished_at || x.started_at); });
