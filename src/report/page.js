@@ -147,7 +147,7 @@
       ['designs evaluated (OK)', c.ok],
       ['feasible', c.feasible],
       ['on the Pareto front', c.front],
-      ['hypervolume', D.hv_final === null ? '\u2013' : fmt(D.hv_final)],
+      ['hypervolume', isNum(D.hv_final) ? String(Number(D.hv_final.toPrecision(7))) : '\u2013'],
       ['batches', D.batches.length],
       ['model versions', D.models.length],
       ['failed evaluations', c.failed],
