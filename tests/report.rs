@@ -438,6 +438,8 @@ fn a_real_store_renders_every_plot_without_errors() {
         console_lines(&log)
     );
     assert!(dom.contains("does not record the objectives"));
+    assert!(section(&dom, "hv").contains("No hypervolume"));
+    assert_eq!(data["hv_final"], Json::Null);
     assert_eq!(
         section(&dom, "pairs").matches("<svg").count(),
         metrics * (metrics - 1) / 2

@@ -276,8 +276,12 @@ pub fn collect(store: &Store, limits: Limits) -> Result<ReportData, StoreError> 
          FROM batches b LEFT JOIN proposals p ON p.batch_id = b.id
          GROUP BY b.id ORDER BY b.id",
     )?;
+    // Without recorded objectives every metric stands in for one: a hypervolume over all of
+    // them means nothing and, exact in many dimensions, could take very long. Skip it.
+    let recorded = objectives.iter().all(|o| !o.assumed);
     let model_objectives: Vec<Objective> = objectives
         .iter()
+        .filter(|_| recorded)
         .map(|o| Objective {
             name: o.name.clone(),
             direction: o.direction,
@@ -291,7 +295,7 @@ pub fn collect(store: &Store, limits: Limits) -> Result<ReportData, StoreError> 
         .filter_map(|r| {
             let id = r.get("id")?.as_i64()?;
             let m = metrics.get(&id)?;
-            let values = objectives
+            let values = model_objectives
                 .iter()
                 .map(|o| m.get(&o.name).and_then(Json::as_f64))
                 .collect::<Option<Vec<f64>>>()?;

@@ -358,7 +358,12 @@
       empty('hv', 'No batches have run yet.' + (isNum(D.hv_final) ? ' The results ingested so far have a front of hypervolume ' + fmt(D.hv_final) + '.' : ''));
       return;
     }
-    if (!bs.length) { empty('hv', 'No feasible results yet, so no hypervolume: ' + D.batches.length + ' batch(es) ran.'); return; }
+    if (!bs.length) {
+      empty('hv', OBJ.some(function (o) { return o.assumed; })
+        ? 'No hypervolume: the store does not record which metrics are the objectives. ' + D.batches.length + ' batch(es) ran.'
+        : 'No feasible results yet, so no hypervolume: ' + D.batches.length + ' batch(es) ran.');
+      return;
+    }
     var b = body('hv');
     var times = bs.map(function (x) { return Date.parse(x.finished_at || x.started_at); });
     var useTime = times.every(isFinite) && times[times.length - 1] > times[0];
