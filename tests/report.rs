@@ -17,7 +17,11 @@ use serde_json::Value as Json;
 /// The Chromium binary: `$CHROMIUM`, else the first of the usual names on `PATH`. `None` (with
 /// a notice) outside CI; a panic in CI, where `.ci/run` installs it.
 fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("CHROMIUM").map(PathBuf::from).or_else(|| {
+    let given = std::env::var_os("CHROMIUM").map(PathBuf::from);
+    if let Some(path) = given.as_ref().filter(|p| !p.is_file()) {
+        panic!("$CHROMIUM is {}, which is not a file", path.display());
+    }
+    let found = given.or_else(|| {
         let path = std::env::var_os("PATH")?;
         std::env::split_paths(&path).find_map(|dir| {
             ["chromium", "chromium-browser", "google-chrome"]
