@@ -520,6 +520,17 @@ fn files_that_are_not_a_store_are_named_with_exit_2() {
         );
         assert!(!page.exists(), "nothing written for {}", db.display());
     }
+    // A good store, but an output in a folder that does not exist.
+    let good = dir.path().join("good.db");
+    drop(diffuse_dse::store::Store::open(&good).unwrap());
+    let nowhere = dir.path().join("no/such/folder/report.html");
+    let out = report(&good, &nowhere);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("cannot write {}", nowhere.display())),
+        "{err}"
+    );
 }
 
 /// The proposer's checkpoints, as a trained model records them: the loss per version and the
