@@ -3,7 +3,8 @@
 //! A long-running daemon ([`daemon`]) pulls QoR results from a SQLite [`store`], refits its
 //! [`proposer`], keeps a queue of proposals, and runs them in scheduled batches ([`runners`])
 //! on an [`evaluators`] backend: the analytical Gemmini model by default. The [`config`] file
-//! says what to explore ([`space`]), what to optimize and which targets users care about.
+//! says what to explore ([`space`]), what to optimize and which targets users care about;
+//! [`report`] renders a store as one self-contained HTML page.
 
 pub mod cli;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod perf;
 pub mod process;
 pub mod proposer;
 pub mod qor;
+pub mod report;
 pub mod runners;
 pub mod space;
 pub mod store;

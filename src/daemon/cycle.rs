@@ -39,6 +39,7 @@ async fn sync(db: &Db, config: &Arc<Config>, recover: bool) -> Result<usize, Sto
 /// files and the scheduler, and never resubmits blindly. Returns how many were requeued.
 pub fn sync_store(s: &mut Store, config: &Config, recover: bool) -> Result<usize, StoreError> {
     s.sync_views(&config.objectives, &config.space.names())?;
+    s.record_param_info(&config.space.params)?;
     let fingerprint = config.space.fingerprint();
     if let Some(old) = s.space_fingerprint()?
         && old != fingerprint

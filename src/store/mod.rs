@@ -40,6 +40,7 @@ pub use types::{
     BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal,
     ModelVersion, Moved, NewProposal, ProposalId, ProposalState, QueueRow, ResultId, TargetId,
 };
+pub use views::ParamInfo;
 
 /// The meta key of the design space's fingerprint.
 const SPACE_HASH_KEY: &str = "space_hash";

@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use crate::space::{Direction, Objective};
+use serde::{Deserialize, Serialize};
+
+use crate::space::{Direction, Layer, Objective, Param, Value};
 
 use super::{Store, StoreError, meta_set};
 
@@ -14,6 +16,37 @@ use super::{Store, StoreError, meta_set};
 const OBJECTIVES_KEY: &str = "objectives";
 /// The meta key holding the parameter names (a JSON array) the views decode.
 const PARAMS_KEY: &str = "params";
+
+/// The meta key holding each parameter's layer, kind, unit and legal values (a JSON array of
+/// [`ParamInfo`]), for readers without the config (`diffuse-dse report`). Added after schema
+/// version 1 as a plain `meta` row: stores written before it simply lack the key.
+const PARAM_INFO_KEY: &str = "param_info";
+
+/// What a reader without the config needs to know about a parameter: which layer of the stack
+/// it tunes (hardware generator or EDA flow), its kind, its unit, and its legal values in order
+/// (empty for a float parameter).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamInfo {
+    pub name: String,
+    pub layer: Layer,
+    pub kind: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub choices: Vec<Value>,
+}
+
+impl From<&Param> for ParamInfo {
+    fn from(p: &Param) -> Self {
+        ParamInfo {
+            name: p.name.clone(),
+            layer: p.layer,
+            kind: p.kind.name().to_string(),
+            unit: p.unit.clone(),
+            choices: p.choices.clone(),
+        }
+    }
+}
 
 /// The fixed columns of `results_wide` (and `best_designs`, which adds `target`, `rank`,
 /// `score`), which no objective or parameter may shadow.
@@ -159,6 +192,42 @@ impl Store {
         })
     }
 
+    /// Records each parameter's layer, kind, unit and legal values in `meta`, so that a reader
+    /// without the config (the report) can tell hardware from EDA parameters.
+    pub fn record_param_info(&mut self, params: &[Param]) -> Result<(), StoreError> {
+        let info: Vec<ParamInfo> = params.iter().map(ParamInfo::from).collect();
+        let text = serde_json::to_string(&info).expect("parameter info serializes");
+        self.meta_set(PARAM_INFO_KEY, &text)
+    }
+
+    /// The parameters as last recorded by [`Store::record_param_info`]; `None` for a store no
+    /// daemon of this version has opened yet.
+    pub fn param_info(&self) -> Result<Option<Vec<ParamInfo>>, StoreError> {
+        let Some(text) = self.meta_get(PARAM_INFO_KEY)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("meta {PARAM_INFO_KEY:?} is not a list of parameters: {e}"),
+            })
+    }
+
+    /// The parameter names the views decode (meta `params`); `None` before the first
+    /// `sync_views`.
+    pub fn view_params(&self) -> Result<Option<Vec<String>>, StoreError> {
+        let Some(text) = self.meta_get(PARAMS_KEY)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("meta {PARAMS_KEY:?} is not a list of names: {e}"),
+            })
+    }
+
     /// The objectives the views were last made for; `None` before the first `sync_views`.
     pub fn objectives(&self) -> Result<Option<Vec<Objective>>, StoreError> {
         let Some(text) = self.meta_get(OBJECTIVES_KEY)? else {
@@ -298,6 +367,49 @@ mod tests {
             }
             Err(e) => eprintln!("sqlite3 not run ({e}); skipped the command-line check"),
         }
+    }
+
+    #[test]
+    fn param_info_round_trips_and_is_absent_in_older_stores() {
+        let (_dir, mut store) = temp_store();
+        assert_eq!(store.param_info().unwrap(), None);
+        assert_eq!(store.view_params().unwrap(), None);
+        let params = vec![
+            Param {
+                name: "mesh_rows".into(),
+                layer: Layer::Hw,
+                kind: crate::space::Kind::Pow2 { low: 1, high: 4 },
+                choices: vec![Value::Int(1), Value::Int(2), Value::Int(4)],
+                default: Value::Int(2),
+                unit: String::new(),
+                description: String::new(),
+            },
+            Param {
+                name: "vt".into(),
+                layer: Layer::Eda,
+                kind: crate::space::Kind::Ordinal,
+                choices: vec![Value::Str("RVT".into()), Value::Str("LVT".into())],
+                default: Value::Str("RVT".into()),
+                unit: String::new(),
+                description: String::new(),
+            },
+        ];
+        store.record_param_info(&params).unwrap();
+        let info = store.param_info().unwrap().unwrap();
+        assert_eq!(info.len(), 2);
+        assert_eq!((info[0].layer, info[0].kind.as_str()), (Layer::Hw, "pow2"));
+        assert_eq!(
+            (info[1].layer, info[1].kind.as_str()),
+            (Layer::Eda, "ordinal")
+        );
+        assert_eq!(info[1].choices, params[1].choices);
+        store
+            .sync_views(&objectives(), &["mesh_rows".into(), "vt".into()])
+            .unwrap();
+        assert_eq!(
+            store.view_params().unwrap().unwrap(),
+            ["mesh_rows".to_string(), "vt".to_string()]
+        );
     }
 
     #[test]
