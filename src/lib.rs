@@ -6,6 +6,7 @@
 //! says what to explore ([`space`]), what to optimize and which targets users care about;
 //! [`report`] renders a store as one self-contained HTML page.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod daemon;

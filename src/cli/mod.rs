@@ -4,6 +4,7 @@
 //! prints one clear message per problem and exits 2.
 
 mod batch;
+mod bench;
 mod best;
 mod check_config;
 mod daemon;
@@ -98,6 +99,7 @@ enum Command {
     #[command(subcommand)]
     Batch(batch::BatchCmd),
     Demo(demo::DemoCmd),
+    Bench(bench::BenchCmd),
     Resume(resume::ResumeCmd),
     Report(report::ReportCmd),
     RunTask(run_task::RunTaskCmd),
@@ -122,6 +124,7 @@ pub fn main() -> i32 {
         Command::Status(c) => c.run(),
         Command::Batch(c) => c.run(),
         Command::Demo(c) => c.run(),
+        Command::Bench(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Report(c) => c.run(),
         Command::RunTask(c) => c.run(),

@@ -141,6 +141,15 @@ impl Store {
         self.read(|c| c.query_row("SELECT count(*) FROM results", [], |r| r.get(0)))
     }
 
+    /// Every result's id and whether it is OK, oldest first: the order evaluations were spent.
+    pub fn result_order(&self) -> Result<Vec<(ResultId, bool)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, status = 'OK' FROM results ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
     /// Every OK result with its design, raw values and feasibility, oldest first: the
     /// proposer's training data. Results missing one of the objectives are left out.
     pub fn ok_results(&self, objectives: &[Objective]) -> Result<Vec<OkResult>, StoreError> {

@@ -123,7 +123,57 @@ impl Default for GemminiConfig {
 /// The largest integer parameter accepted: it keeps every product of the model exact.
 const MAX_INT: i64 = 1 << 16;
 
+/// The parameters [`GemminiConfig::from_design`] reads, in field order.
+pub const FIELDS: [&str; 19] = [
+    "mesh_rows",
+    "mesh_cols",
+    "tile_rows",
+    "tile_cols",
+    "dataflow",
+    "input_bits",
+    "acc_bits",
+    "sp_capacity_kib",
+    "sp_banks",
+    "acc_capacity_kib",
+    "acc_banks",
+    "dma_bus_bits",
+    "clock_ps",
+    "vt_flavour",
+    "synth_strategy",
+    "abc_delay_ratio",
+    "flatten",
+    "retime",
+    "max_fanout",
+];
+
 impl GemminiConfig {
+    /// Copy one field (an index into [`FIELDS`]) from `from`: lets a grid walk combine a
+    /// hardware configuration with EDA settings without going through a [`Design`] each time.
+    pub fn copy_field(&mut self, from: &Self, field: usize) {
+        match field {
+            0 => self.mesh_rows = from.mesh_rows,
+            1 => self.mesh_cols = from.mesh_cols,
+            2 => self.tile_rows = from.tile_rows,
+            3 => self.tile_cols = from.tile_cols,
+            4 => self.dataflow = from.dataflow,
+            5 => self.input_bits = from.input_bits,
+            6 => self.acc_bits = from.acc_bits,
+            7 => self.sp_capacity_kib = from.sp_capacity_kib,
+            8 => self.sp_banks = from.sp_banks,
+            9 => self.acc_capacity_kib = from.acc_capacity_kib,
+            10 => self.acc_banks = from.acc_banks,
+            11 => self.dma_bus_bits = from.dma_bus_bits,
+            12 => self.clock_ps = from.clock_ps,
+            13 => self.vt_flavour = from.vt_flavour,
+            14 => self.synth_strategy = from.synth_strategy,
+            15 => self.abc_delay_ratio = from.abc_delay_ratio,
+            16 => self.flatten = from.flatten,
+            17 => self.retime = from.retime,
+            18 => self.max_fanout = from.max_fanout,
+            _ => panic!("GemminiConfig has {} fields, not {field}", FIELDS.len()),
+        }
+    }
+
     /// Reads the parameters of `design`; a missing one takes its default. Integers may be given
     /// as whole floats; flags as booleans (or the strings `true`/`false`).
     ///

@@ -27,7 +27,7 @@ pub mod technology;
 use std::path::Path;
 
 pub use coefficients::Coefficients;
-pub use config::{GemminiConfig, SynthStrategy, VtFlavour};
+pub use config::{FIELDS, GemminiConfig, SynthStrategy, VtFlavour};
 pub use settings::GemminiSettings;
 pub use technology::Technology;
 
