@@ -5,8 +5,15 @@ pub mod slurm;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The demo config (the analytical Gemmini model on a small space), with overrides.
-pub const BASE: &str = include_str!("../../src/cli/demo.toml");
+/// The demo config (the analytical Gemmini model on a small space), with DiffuSE's test
+/// settings (the reference's `FAST`: fewer steps and candidates, the same algorithm), so the
+/// daemon tests spend seconds, not minutes, in each refit.
+pub const BASE: &str = concat!(
+    include_str!("../../src/cli/demo.toml"),
+    "\n[model.diffuse]\ntrain_steps = 150\nwarm_steps = 50\npredictor_steps = 100\n",
+    "predictor_warm_steps = 40\ncandidates_per_target = 16\nlocal_candidates = 64\n",
+    "random_candidates = 64\nfeasible_pool_size = 2048\nn_screen = 32\n",
+);
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
