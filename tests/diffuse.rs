@@ -367,3 +367,64 @@ fn refits_warm_start_from_the_checkpoint_restarts_load_it_and_old_queued_proposa
         fx.count("SELECT count(DISTINCT space_hash) FROM models WHERE weights IS NOT NULL");
     assert_eq!(space_hashes, 2);
 }
+
+#[test]
+fn pretraining_from_an_evaluator_or_another_store_shortens_the_initial_design() {
+    let model = "[model]\ninitial_design = 16\nretrain_every = 8\n";
+    // From the analytical model: 4 Sobol designs, then the model from the first refit on.
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let text = std::fs::read_to_string(fx.config_path()).unwrap();
+    fx.write(
+        "config.toml",
+        &format!("{text}\n{model}[model.pretrain]\nevaluator = \"gemmini-model\"\nsamples = 512\nshare = 0.3\n"),
+    );
+    batches(&fx, 2);
+    let origins = |fx: &Fixture, sql: &str| fx.count(sql);
+    assert_eq!(
+        origins(&fx, "SELECT count(*) FROM proposals WHERE origin = 'sobol'"),
+        4
+    );
+    assert!(
+        origins(
+            &fx,
+            "SELECT count(*) FROM proposals WHERE origin IN ('diffusion', 'local', 'pool')"
+        ) > 0,
+        "the model proposes once 8 results are in"
+    );
+    // From that store, for a second study.
+    let other =
+        Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let text = std::fs::read_to_string(other.config_path()).unwrap();
+    let source = fx.store_path();
+    other.write(
+        "config.toml",
+        &format!(
+            "{text}\n{model}[model.pretrain]\nstore = \"{}\"\n",
+            source.display()
+        ),
+    );
+    batches(&other, 2);
+    assert!(
+        other
+            .count("SELECT count(*) FROM proposals WHERE origin IN ('diffusion', 'local', 'pool')")
+            > 0
+    );
+    // Bad settings are config errors, each named.
+    for (extra, expect) in [
+        (
+            "store = \"x.db\"\nevaluator = \"gemmini-model\"",
+            "exactly one of",
+        ),
+        ("evaluator = \"asap7-flow\"", "model.pretrain.evaluator"),
+        (
+            "evaluator = \"synthetic\"\nshare = 1.5",
+            "model.pretrain.share",
+        ),
+        ("store = \"missing.db\"", "does not exist"),
+    ] {
+        other.write("bad.toml", &format!("{text}\n[model.pretrain]\n{extra}\n"));
+        let out = run(&["check-config", "bad.toml"], other.dir.path());
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(expect), "{extra}: {}", stderr(&out));
+    }
+}

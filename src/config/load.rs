@@ -217,6 +217,7 @@ pub fn load(file: PathBuf) -> Result<Config, ConfigError> {
     let model = model(
         &raw,
         space.as_ref().map_or(0, |s| s.params.len()),
+        &dir,
         &mut problems,
     );
     if let (ProposerKind::Diffuse, Some(space)) = (model.kind, space.as_ref())
@@ -657,7 +658,7 @@ fn schedule(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<ScheduleConf
     })
 }
 
-fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> ModelConfig {
+fn model(raw: &RawConfig, n_params: usize, dir: &Path, problems: &mut Vec<Problem>) -> ModelConfig {
     let m = raw.model.as_ref();
     let kind = match m.and_then(|m| m.kind.as_ref()) {
         None => ProposerKind::Diffuse,
@@ -688,6 +689,21 @@ fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> Model
             d.get_ref().clone()
         }
     };
+    let pretrain = m.and_then(|m| m.pretrain.as_ref()).map(|p| {
+        let found = p.get_ref().problems();
+        let ok = found.is_empty();
+        for (field, message) in found {
+            problems.push(Problem::new(format!("model.pretrain.{field}"), Some(p.span()), message));
+        }
+        if let Some(path) = p.get_ref().store_in(dir).filter(|path| ok && !path.exists()) {
+            problems.push(Problem::new(
+                "model.pretrain.store",
+                Some(p.span()),
+                format!("{} does not exist: give the path of another diffuse-dse store (relative to this file).", path.display()),
+            ));
+        }
+        p.get_ref().clone()
+    });
     ModelConfig {
         kind,
         initial_design: positive(
@@ -712,5 +728,6 @@ fn model(raw: &RawConfig, n_params: usize, problems: &mut Vec<Problem>) -> Model
             problems,
         ),
         diffuse,
+        pretrain,
     }
 }

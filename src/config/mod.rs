@@ -93,6 +93,8 @@ pub struct ModelConfig {
     pub full_retrain_every: usize,
     /// `[model.diffuse]`.
     pub diffuse: crate::diffuse::Settings,
+    /// `[model.pretrain]`, when given.
+    pub pretrain: Option<crate::diffuse::pretrain::PretrainSettings>,
 }
 
 /// A file (or folder) the config came from, and its modification time and size then.

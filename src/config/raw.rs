@@ -182,4 +182,5 @@ pub struct RawModel {
     pub retrain_every: Option<S<i64>>,
     pub full_retrain_every: Option<S<i64>>,
     pub diffuse: Option<S<crate::diffuse::Settings>>,
+    pub pretrain: Option<S<crate::diffuse::pretrain::PretrainSettings>>,
 }

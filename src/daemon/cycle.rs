@@ -142,18 +142,18 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), StoreError> {
 /// model is of the same kind and for the same space: a restarted daemon (or `batch run`)
 /// continues from the checkpoint instead of retraining.
 pub async fn proposer_for(db: &Db, config: &Arc<Config>) -> Result<Box<dyn Proposer>, StoreError> {
-    let mut proposer = crate::proposer::from_config(config);
-    let kind = proposer.kind();
-    let space = config.space.fingerprint();
+    let (kind, space) = (config.model.kind.as_str(), config.space.fingerprint());
     let latest = db.call(|s| s.latest_model()).await?;
-    let Some(row) = latest.filter(|r| r.model.kind == kind && r.model.space_hash == space) else {
-        return Ok(proposer);
-    };
-    let Some(weights) = row.model.weights else {
-        return Ok(proposer);
-    };
-    let version = row.version.0;
+    let checkpoint = latest
+        .filter(|r| r.model.kind == kind && r.model.space_hash == space)
+        .and_then(|r| Some((r.version.0, r.model.weights?)));
+    let config = config.clone();
+    // Building may read pretraining rows, and restoring parses the checkpoint: both block.
     tokio::task::spawn_blocking(move || {
+        let mut proposer = crate::proposer::from_config(&config);
+        let Some((version, weights)) = checkpoint else {
+            return Ok(proposer);
+        };
         match proposer.restore(&weights) {
             Ok(()) => tracing::info!(version, kind, "loaded the latest model checkpoint"),
             Err(e) => tracing::warn!(version, kind, error = %e, "the latest checkpoint cannot be loaded; the next fit starts afresh"),

@@ -12,6 +12,7 @@
 
 pub mod model;
 pub mod nets;
+pub mod pretrain;
 pub mod scale;
 pub mod schedule;
 pub mod select;
@@ -53,6 +54,28 @@ pub fn check_widths(space: &Space, objectives: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The pretraining rows the config asks for (none without `[model.pretrain]`); a source that
+/// cannot be read is logged and skipped, so the daemon still runs.
+pub fn pretrain_for(config: &Config) -> Pretrain {
+    let Some(settings) = &config.model.pretrain else {
+        return Pretrain::default();
+    };
+    match pretrain::load(config, settings, mix(config.seed, PRETRAIN, 0)) {
+        Ok(p) => {
+            tracing::info!(
+                rows = p.rows.len(),
+                share = p.share,
+                "pretraining rows loaded"
+            );
+            p
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no pretraining: the source cannot be read");
+            Pretrain::default()
+        }
+    }
+}
+
 /// Pretraining rows (designs with raw objective values) and the share of the row weight they
 /// get in every fit.
 #[derive(Clone, Debug, Default)]
@@ -73,6 +96,7 @@ fn mix(seed: u64, purpose: u64, counter: u64) -> u64 {
 const FIT: u64 = 1;
 const PROPOSE: u64 = 2;
 const POOL: u64 = 3;
+const PRETRAIN: u64 = 4;
 
 /// Where a candidate came from (stored as the proposal's `origin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,7 +517,9 @@ impl Proposer for DiffuSE {
     }
 
     fn fit(&mut self, history: &History) -> Fit {
-        if history.ok.len() < self.settings.min_observations.max(1) {
+        // Nothing to learn from yet, or the initial design is still being served.
+        let done = history.ok.len() + history.failed.len();
+        if history.ok.len() < self.settings.min_observations.max(1) || done < self.initial {
             return Fit::default();
         }
         let ys: Vec<Vec<f64>> = history.ok.iter().map(|(_, y, _)| y.clone()).collect();

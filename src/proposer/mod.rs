@@ -92,7 +92,7 @@ pub fn from_config(config: &Config) -> Box<dyn Proposer> {
         )),
         ProposerKind::Diffuse => Box::new(crate::diffuse::DiffuSE::new(
             config,
-            crate::diffuse::Pretrain::default(),
+            crate::diffuse::pretrain_for(config),
         )),
     }
 }
