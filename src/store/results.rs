@@ -141,10 +141,14 @@ impl Store {
         self.read(|c| c.query_row("SELECT count(*) FROM results", [], |r| r.get(0)))
     }
 
-    /// Every result's id and whether it is OK, oldest first: the order evaluations were spent.
+    /// Every result's id and whether it is OK, in the order their designs were proposed (results
+    /// of one batch finish in any order; their proposals' order is fixed), then the results
+    /// without a proposal, oldest first.
     pub fn result_order(&self) -> Result<Vec<(ResultId, bool)>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, status = 'OK' FROM results ORDER BY id")?;
+            let mut stmt = c.prepare(
+                "SELECT id, status = 'OK' FROM results ORDER BY proposal_id IS NULL, proposal_id, id",
+            )?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })

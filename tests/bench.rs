@@ -1,0 +1,178 @@
+//! `diffuse-dse bench`: the exact reference front against a brute-force walk, and the outputs
+//! of a small run.
+
+mod common;
+
+use common::{Fixture, run, stderr, stdout};
+use diffuse_dse::bench::reference::gemmini_exact;
+use diffuse_dse::evaluators::{Cancel, EvalContext};
+use diffuse_dse::pareto::nondominated;
+
+/// Everything but the mesh shape, the memories and the clock held at the defaults.
+const FIX: &str = "sp_banks,acc_banks,retime,max_fanout,flatten,vt_flavour,dma_bus_bits,synth_strategy,dataflow,input_bits,acc_bits";
+
+#[test]
+fn the_grid_walk_finds_the_brute_force_front() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let config = fx.load();
+    let fixed: Vec<String> = FIX
+        .split(',')
+        .filter(|f| config.space.param(f).is_some())
+        .map(String::from)
+        .collect();
+    let exact = gemmini_exact(&config, &fixed).unwrap();
+    // Brute force through the evaluator and designs, on the same grid.
+    let mut space = config.space.clone();
+    for p in space.params.iter_mut().filter(|p| fixed.contains(&p.name)) {
+        p.choices = vec![p.default.clone()];
+    }
+    let designs = diffuse_dse::space::sampling::enumerate_feasible(&space);
+    let evaluator = config.evaluator.build().unwrap();
+    let ctx = EvalContext {
+        workdir: fx.dir.path().to_path_buf(),
+        timeout: std::time::Duration::from_secs(10),
+        cancel: Cancel::new(),
+    };
+    let points: Vec<Vec<f64>> = designs
+        .iter()
+        .map(|d| {
+            let m = evaluator.evaluate(d, &ctx).unwrap();
+            config
+                .objectives
+                .iter()
+                .map(|o| o.minimized(m.get(&o.name).unwrap()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(exact.enumerated as usize, designs.len());
+    let flat: Vec<f64> = points.iter().flatten().copied().collect();
+    let mut brute: Vec<Vec<f64>> = nondominated(&flat, 3)
+        .into_iter()
+        .map(|i| points[i].clone())
+        .collect();
+    let mut walked = exact.points.clone();
+    brute.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    walked.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert!(!walked.is_empty());
+    assert_eq!(walked, brute);
+    let hv = diffuse_dse::pareto::hypervolume(&flat, 3, &exact.reference);
+    assert!((exact.hv - hv).abs() <= 1e-9 * hv);
+}
+
+#[test]
+fn a_small_bench_writes_its_tables_plots_and_traces() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let out = run(
+        &[
+            "bench",
+            "--config",
+            "config.toml",
+            "--samplers",
+            "random,sobol",
+            "--seeds",
+            "2",
+            "--budget",
+            "16",
+            "--fix",
+            FIX,
+            "-o",
+            "b",
+        ],
+        fx.dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.contains("## After 16 evaluations"), "{md}");
+    let b = fx.path("b");
+    let csv = std::fs::read_to_string(b.join("summary.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    for row in rows {
+        let hv: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+        assert!(hv > 0.0 && hv <= 1.0 + 1e-9, "{row}");
+    }
+    let runs = std::fs::read_to_string(b.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 2 * 2 * 16);
+    let svg = std::fs::read_to_string(b.join("hv.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+    for s in ["random-0", "random-1", "sobol-0", "sobol-1"] {
+        let t = std::fs::read_to_string(b.join(format!("traces/{s}.jsonl"))).unwrap();
+        assert_eq!(t.lines().count(), 16, "{s}");
+    }
+    // The same seed gives the same trace.
+    let again = run(
+        &[
+            "bench",
+            "--config",
+            "config.toml",
+            "--samplers",
+            "random",
+            "--seeds",
+            "1",
+            "--budget",
+            "16",
+            "--fix",
+            FIX,
+            "-o",
+            "c",
+        ],
+        fx.dir.path(),
+    );
+    assert!(again.status.success());
+    let params = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["params"].to_string())
+            .collect()
+    };
+    assert_eq!(
+        params(&b.join("traces/random-0.jsonl")),
+        params(&fx.path("c/traces/random-0.jsonl"))
+    );
+    // Bad flags: one message, exit 2.
+    let bad = run(
+        &[
+            "bench",
+            "--config",
+            "config.toml",
+            "--samplers",
+            "annealing",
+            "-o",
+            "d",
+        ],
+        fx.dir.path(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown sampler \"annealing\""),
+        "{}",
+        stderr(&bad)
+    );
+    let peer = run(
+        &[
+            "bench",
+            "--config",
+            "config.toml",
+            "--samplers",
+            "tpe",
+            "--seeds",
+            "1",
+            "--budget",
+            "8",
+            "--fix",
+            FIX,
+            "-o",
+            "e",
+            "--peers-dir",
+            "nowhere",
+        ],
+        fx.dir.path(),
+    );
+    assert_eq!(peer.status.code(), Some(2));
+    assert!(
+        stderr(&peer).contains("peer harness, which is not set up"),
+        "{}",
+        stderr(&peer)
+    );
+}
