@@ -124,6 +124,7 @@ pub struct DiffuSE {
     seed: u64,
     initial: usize,
     full_retrain_every: usize,
+    retrain_every: usize,
     /// The initial design and the fallback when the model has too little to go on.
     startup: SobolRandom,
     encoder: Encoder,
@@ -157,6 +158,7 @@ impl DiffuSE {
             seed: config.seed,
             initial,
             full_retrain_every: config.model.full_retrain_every,
+            retrain_every: config.model.retrain_every,
             startup: SobolRandom::new(config.space.clone(), initial, config.seed),
             encoder,
             legalizer: None,
@@ -517,9 +519,11 @@ impl Proposer for DiffuSE {
     }
 
     fn fit(&mut self, history: &History) -> Fit {
-        // Nothing to learn from yet, or the initial design is still being served.
+        // Nothing to learn from yet, or the next batch is still all initial design.
         let done = history.ok.len() + history.failed.len();
-        if history.ok.len() < self.settings.min_observations.max(1) || done < self.initial {
+        if history.ok.len() < self.settings.min_observations.max(1)
+            || done + self.retrain_every <= self.initial
+        {
             return Fit::default();
         }
         let ys: Vec<Vec<f64>> = history.ok.iter().map(|(_, y, _)| y.clone()).collect();
@@ -568,12 +572,22 @@ impl Proposer for DiffuSE {
         let done = history.ok.len() + history.failed.len();
         let ready = self.model.is_fitted()
             && self.scale.is_some()
-            && history.ok.len() >= self.settings.min_observations.max(1)
-            && done >= self.initial;
-        if ready {
-            self.propose_with_model(history, n)
-        } else {
-            self.startup.propose(history, n)
+            && history.ok.len() >= self.settings.min_observations.max(1);
+        if !ready {
+            return self.startup.propose(history, n);
         }
+        // The rest of the initial design first, then the model for the remaining slots.
+        let sobol = self.initial.saturating_sub(done).min(n);
+        if sobol == 0 {
+            return self.propose_with_model(history, n);
+        }
+        let mut out = self.startup.propose(history, sobol);
+        let mut h = history.clone();
+        h.seen.extend(out.proposals.iter().map(|p| p.design.hash()));
+        h.starved_targets.clear();
+        let more = self.propose_with_model(&h, n - out.proposals.len());
+        out.exhausted = more.exhausted;
+        out.proposals.extend(more.proposals);
+        out
     }
 }
