@@ -164,7 +164,7 @@ pub fn gemmini_exact(config: &Config, fixed: &[String]) -> Result<ReferenceFront
     let mut flat = Vec::with_capacity(inner_designs.len() * m);
     for base in &outer_designs {
         flat.clear();
-        let mut cfg = base.clone();
+        let mut cfg = *base;
         for patch in &inner_designs {
             for &f in &inner_fields {
                 cfg.copy_field(patch, f);

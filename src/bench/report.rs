@@ -36,7 +36,7 @@ fn median_count(v: &[Option<usize>]) -> Option<f64> {
         .collect();
     x.sort_by(f64::total_cmp);
     let m = *x.get(x.len() / 2)?;
-    if x.len() % 2 == 0 {
+    if x.len().is_multiple_of(2) {
         let lo = x[x.len() / 2 - 1];
         Some(if m.is_finite() { (lo + m) / 2.0 } else { m })
     } else {
