@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Fixture, run, stderr, stdout};
-use diffuse_dse::bench::reference::gemmini_exact;
+use diffuse_dse::bench::reference::exact;
 use diffuse_dse::evaluators::{Cancel, EvalContext};
 use diffuse_dse::pareto::nondominated;
 
@@ -20,7 +20,11 @@ fn the_grid_walk_finds_the_brute_force_front() {
         .filter(|f| config.space.param(f).is_some())
         .map(String::from)
         .collect();
-    let exact = gemmini_exact(&config, &fixed).unwrap();
+    let mut held = diffuse_dse::space::Design::default();
+    for f in &fixed {
+        held.set(f, config.space.param(f).unwrap().default.clone());
+    }
+    let exact = exact(&config, &held).unwrap();
     // Brute force through the evaluator and designs, on the same grid.
     let mut space = config.space.clone();
     for p in space.params.iter_mut().filter(|p| fixed.contains(&p.name)) {

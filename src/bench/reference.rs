@@ -9,11 +9,12 @@
 //! [`GemminiConfig`], with no [`Design`] built per evaluation.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::evaluators::EvaluatorConfig;
 use crate::evaluators::gemmini_model::{FIELDS, GemminiConfig, GemminiModel, METRICS};
+use crate::evaluators::{Cancel, EvalContext, EvaluatorConfig, gemmini_model};
 use crate::pareto::{hypervolume, nondominated};
 use crate::space::{Design, Kind, Param};
 
@@ -33,13 +34,12 @@ pub struct ReferenceFront {
 impl ReferenceFront {
     /// Add designs found by runs (minimized values) and keep the non-dominated set.
     pub fn merge(&mut self, found: impl IntoIterator<Item = Vec<f64>>) {
-        let before = self.points.len();
+        let (before, hv_before) = (self.points.len(), self.hv);
         self.points.extend(found);
         self.points = front_of(&self.points, self.reference.len());
         self.hv = hv_of(&self.points, &self.reference);
-        let added = self.points.len() as i64 - before as i64;
         self.note = format!(
-            "{}; merged with the designs the runs found ({added:+} points)",
+            "{} ({before} points, HV {hv_before:.6e}), merged with every design the runs found",
             self.note
         );
     }
@@ -81,15 +81,16 @@ fn grid(params: &[&Param]) -> Vec<Design> {
     out
 }
 
-/// The exact front of the gemmini-model evaluator over the config's grid, with `fixed`
-/// parameters (and every float) at their defaults. Needs every objective to have a `ref`.
-pub fn gemmini_exact(config: &Config, fixed: &[String]) -> Result<ReferenceFront, String> {
-    let EvaluatorConfig::GemminiModel { settings, base_dir } = &config.evaluator else {
-        return Err(format!(
-            "an exact reference front needs the gemmini-model evaluator; this config uses {}",
-            config.evaluator.name()
-        ));
-    };
+/// The exact front of an analytical evaluator over the config's grid, with the `held`
+/// parameters at their given values and every other float at its default. Needs every
+/// objective to have a `ref`. The gemmini-model evaluator takes the fast walk; `synthetic`
+/// goes design by design (its grid is small).
+pub fn exact(config: &Config, held: &Design) -> Result<ReferenceFront, String> {
+    for name in held.0.keys() {
+        if config.space.param(name).is_none() {
+            return Err(format!("--fix {name}: no such parameter in the space"));
+        }
+    }
     let reference: Vec<f64> = config
         .objectives
         .iter()
@@ -102,6 +103,139 @@ pub fn gemmini_exact(config: &Config, fixed: &[String]) -> Result<ReferenceFront
             })
         })
         .collect::<Result<_, _>>()?;
+    let mut base = config.space.default_design();
+    base.0.extend(held.0.clone());
+    let constrained: BTreeSet<String> = config
+        .space
+        .constraints
+        .iter()
+        .flat_map(|c| c.expr.names())
+        .collect();
+    let walked: Vec<&Param> = config
+        .space
+        .params
+        .iter()
+        .filter(|p| !held.0.contains_key(&p.name))
+        .collect();
+    let (outer, inner): (Vec<&Param>, Vec<&Param>) = walked
+        .into_iter()
+        .partition(|p| constrained.contains(&p.name));
+    let started = Instant::now();
+    let outer_designs: Vec<Design> = grid(&outer)
+        .into_iter()
+        .map(|d| {
+            let mut full = base.clone();
+            full.0.extend(d.0);
+            full
+        })
+        .filter(|d| config.space.feasible(d))
+        .collect();
+    let inner_designs = grid(&inner);
+    let (candidates, enumerated) = match &config.evaluator {
+        EvaluatorConfig::GemminiModel { settings, base_dir } => gemmini_walk(
+            config,
+            settings,
+            base_dir,
+            &outer_designs,
+            &inner_designs,
+            &inner,
+        )?,
+        EvaluatorConfig::Synthetic => generic_walk(config, &outer_designs, &inner_designs)?,
+        other => {
+            return Err(format!(
+                "an exact reference front needs an analytical evaluator (gemmini-model or synthetic); this config uses {}",
+                other.name()
+            ));
+        }
+    };
+    let m = reference.len();
+    let points = front_of(&candidates, m);
+    let seconds = started.elapsed().as_secs_f64();
+    let hv = hv_of(&points, &reference);
+    let held: Vec<String> = config
+        .space
+        .params
+        .iter()
+        .filter(|p| held.0.contains_key(&p.name) || matches!(p.kind, Kind::Float { .. }))
+        .map(|p| format!("{}={}", p.name, base.get(&p.name).unwrap_or(&p.default)))
+        .collect();
+    Ok(ReferenceFront {
+        note: format!(
+            "exact front of the {} grid ({enumerated} designs; held: {})",
+            config.evaluator.name(),
+            if held.is_empty() {
+                "none".into()
+            } else {
+                held.join(", ")
+            }
+        ),
+        points,
+        reference,
+        hv,
+        enumerated,
+        seconds,
+    })
+}
+
+/// Minimized objective values of a design's metrics, if every objective is there and the
+/// outcome constraints hold.
+fn minimized(config: &Config, metrics: &crate::space::Metrics) -> Option<Vec<f64>> {
+    if !config.outcome_feasible(metrics) {
+        return None;
+    }
+    config
+        .objectives
+        .iter()
+        .map(|o| Some(o.minimized(metrics.get(&o.name)?)))
+        .collect()
+}
+
+/// Design by design through the evaluator: the non-dominated points and the count.
+fn generic_walk(
+    config: &Config,
+    outer: &[Design],
+    inner: &[Design],
+) -> Result<(Vec<Vec<f64>>, u64), String> {
+    let evaluator = config.evaluator.build().map_err(|e| e.to_string())?;
+    let ctx = EvalContext {
+        workdir: std::env::temp_dir(),
+        timeout: config.runner.timeout,
+        cancel: Cancel::new(),
+    };
+    let m = config.objectives.len();
+    let mut flat = Vec::new();
+    let mut n = 0u64;
+    for o in outer {
+        for i in inner {
+            let mut d = o.clone();
+            d.0.extend(i.0.clone());
+            n += 1;
+            if let Some(y) = evaluator
+                .evaluate(&d, &ctx)
+                .ok()
+                .and_then(|m| minimized(config, &m))
+            {
+                flat.extend(y);
+            }
+        }
+    }
+    let points = nondominated(&flat, m)
+        .into_iter()
+        .map(|i| flat[i * m..(i + 1) * m].to_vec())
+        .collect();
+    Ok((points, n))
+}
+
+/// The gemmini-model walk: each feasible outer design crossed with every inner combination by
+/// copying fields into a [`GemminiConfig`].
+fn gemmini_walk(
+    config: &Config,
+    settings: &gemmini_model::GemminiSettings,
+    base_dir: &Path,
+    outer: &[Design],
+    inner: &[Design],
+    inner_params: &[&Param],
+) -> Result<(Vec<Vec<f64>>, u64), String> {
     let model = GemminiModel::new(settings, base_dir).map_err(|e| e.to_string())?;
     let columns: Vec<(usize, f64)> = config
         .objectives
@@ -117,47 +251,19 @@ pub fn gemmini_exact(config: &Config, fixed: &[String]) -> Result<ReferenceFront
             Ok((j, o.direction.sign()))
         })
         .collect::<Result<_, String>>()?;
-    for f in fixed {
-        if config.space.param(f).is_none() {
-            return Err(format!("--fix {f}: no such parameter in the space"));
-        }
-    }
-    let constrained: BTreeSet<String> = config
-        .space
-        .constraints
+    let outer_designs: Vec<GemminiConfig> = outer
         .iter()
-        .flat_map(|c| c.expr.names())
-        .collect();
-    let walked: Vec<&Param> = config
-        .space
-        .params
+        .map(|d| GemminiConfig::from_design(d).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let inner_designs: Vec<GemminiConfig> = inner
         .iter()
-        .filter(|p| !fixed.contains(&p.name))
-        .collect();
-    let (outer, inner): (Vec<&Param>, Vec<&Param>) = walked
-        .into_iter()
-        .partition(|p| constrained.contains(&p.name));
-    let defaults = config.space.default_design();
-    let started = Instant::now();
-    let outer_designs: Vec<GemminiConfig> = grid(&outer)
-        .into_iter()
-        .map(|d| {
-            let mut full = defaults.clone();
-            full.0.extend(d.0);
-            full
-        })
-        .filter(|d| config.space.feasible(d))
-        .map(|d| GemminiConfig::from_design(&d).map_err(|e| e.to_string()))
+        .map(|d| GemminiConfig::from_design(d).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
-    let inner_designs: Vec<GemminiConfig> = grid(&inner)
-        .into_iter()
-        .map(|d| GemminiConfig::from_design(&d).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    let inner_fields: Vec<usize> = inner
+    let inner_fields: Vec<usize> = inner_params
         .iter()
         .filter_map(|p| FIELDS.iter().position(|f| *f == p.name))
         .collect();
-    let m = reference.len();
+    let m = config.objectives.len();
     let outcome = !config.outcome_constraints.is_empty();
     let mut candidates: Vec<Vec<f64>> = Vec::new();
     let mut enumerated = 0u64;
@@ -188,29 +294,5 @@ pub fn gemmini_exact(config: &Config, fixed: &[String]) -> Result<ReferenceFront
                 .map(|i| flat[i * m..(i + 1) * m].to_vec()),
         );
     }
-    let points = front_of(&candidates, m);
-    let seconds = started.elapsed().as_secs_f64();
-    let hv = hv_of(&points, &reference);
-    let held: Vec<String> = config
-        .space
-        .params
-        .iter()
-        .filter(|p| fixed.contains(&p.name) || matches!(p.kind, Kind::Float { .. }))
-        .map(|p| format!("{}={}", p.name, p.default))
-        .collect();
-    Ok(ReferenceFront {
-        note: format!(
-            "exact front of the gemmini-model grid ({enumerated} designs; held at defaults: {})",
-            if held.is_empty() {
-                "none".into()
-            } else {
-                held.join(", ")
-            }
-        ),
-        points,
-        reference,
-        hv,
-        enumerated,
-        seconds,
-    })
+    Ok((candidates, enumerated))
 }

@@ -26,7 +26,9 @@ pub struct BenchCmd {
     /// Proposals per batch.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Parameters the exact reference walk holds at their defaults (comma-separated).
+    /// Parameters the exact reference walk holds, comma-separated: `NAME` at its default or
+    /// `NAME=VALUE` (floats not named are held at their defaults; names this space lacks are
+    /// skipped).
     #[arg(
         long,
         value_delimiter = ',',
@@ -61,17 +63,31 @@ impl BenchCmd {
                 "--budget, --batch and --seeds must be at least 1",
             ));
         }
-        let fixed: Vec<String> = self
-            .fix
-            .iter()
-            .filter(|f| config.space.param(f).is_some())
-            .cloned()
-            .collect();
+        let mut held = crate::space::Design::default();
+        for entry in &self.fix {
+            let (name, value) = entry
+                .split_once('=')
+                .map_or((entry.as_str(), None), |(n, v)| (n, Some(v)));
+            let Some(param) = config.space.param(name) else {
+                if value.is_some() {
+                    return Err(Failure::usage(format!(
+                        "--fix {entry}: no parameter {name:?} in the space"
+                    )));
+                }
+                continue; // a default name this space does not have
+            };
+            let value = match value {
+                None => param.default.clone(),
+                Some(v) => param
+                    .parse_text(v)
+                    .map_err(|e| Failure::usage(format!("--fix {entry}: {e}")))?,
+            };
+            held.set(name, value);
+        }
         std::fs::create_dir_all(&self.out)
             .map_err(|e| Failure::usage(format!("-o {}: {e}", self.out.display())))?;
         eprintln!("reference front: walking the model's grid…");
-        let mut reference =
-            bench::reference::gemmini_exact(&config, &fixed).map_err(Failure::usage)?;
+        let mut reference = bench::reference::exact(&config, &held).map_err(Failure::usage)?;
         eprintln!(
             "reference front: {} points from {} designs in {:.1} s",
             reference.points.len(),
