@@ -25,7 +25,10 @@ fn main() {
         .position(|a| a == "--config")
         .and_then(|i| args.get(i + 1))
         .map_or_else(
-            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/synthetic/config.toml"),
+            || {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("examples/synthetic/config.toml")
+            },
             std::path::PathBuf::from,
         );
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -37,22 +40,39 @@ fn main() {
         cancel: Cancel::new(),
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("command: cargo bench --bench diffuse -- --config {}", config_path.display());
+    println!(
+        "command: cargo bench --bench diffuse -- --config {}",
+        config_path.display()
+    );
     println!("machine: {}", diffuse_dse::bench::machine());
-    println!("DiffuSE at {RESULTS} results ({}), batch of 8, {threads} cores", config.space.name);
+    println!(
+        "DiffuSE at {RESULTS} results ({}), batch of 8, {threads} cores",
+        config.space.name
+    );
     let (mut cold_s, mut warm_s, mut propose_s) = (Vec::new(), Vec::new(), Vec::new());
     for repeat in 0..REPEATS {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(repeat as u64);
         let mut history = History::default();
-        let designs = diffuse_dse::space::sampling::random_feasible(&config.space, RESULTS, &mut rng, &Default::default());
+        let designs = diffuse_dse::space::sampling::random_feasible(
+            &config.space,
+            RESULTS,
+            &mut rng,
+            &Default::default(),
+        );
         for (i, d) in designs.into_iter().enumerate() {
             history.seen.insert(d.hash());
             if i % 25 == 0 {
                 history.failed.push(d);
                 continue;
             }
-            let m = evaluator.evaluate(&d, &ctx).expect("the evaluator evaluates");
-            let y: Vec<f64> = config.objectives.iter().map(|o| m.get(&o.name).expect("metric")).collect();
+            let m = evaluator
+                .evaluate(&d, &ctx)
+                .expect("the evaluator evaluates");
+            let y: Vec<f64> = config
+                .objectives
+                .iter()
+                .map(|o| m.get(&o.name).expect("metric"))
+                .collect();
             let ok = config.outcome_feasible(&m);
             history.ok.push((d, y, ok));
         }

@@ -180,3 +180,34 @@ fn a_small_bench_writes_its_tables_plots_and_traces() {
         stderr(&peer)
     );
 }
+
+#[test]
+fn a_bench_reuses_the_traces_of_an_earlier_one() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let args = |out: &'static str| -> Vec<&'static str> {
+        vec![
+            "bench",
+            "--config",
+            "config.toml",
+            "--samplers",
+            "random",
+            "--seeds",
+            "1",
+            "--budget",
+            "16",
+            "--fix",
+            FIX,
+            "-o",
+            out,
+        ]
+    };
+    assert!(run(&args("a"), fx.dir.path()).status.success());
+    let mut again = args("b");
+    again.extend(["--reuse", "a"]);
+    let out = run(&again, fx.dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = std::fs::read_to_string(fx.path("a/summary.csv")).unwrap();
+    let b = std::fs::read_to_string(fx.path("b/summary.csv")).unwrap();
+    // The same figures, and the seconds per proposal carried over from the first run.
+    assert_eq!(a, b);
+}

@@ -43,6 +43,9 @@ pub struct Plan {
     pub budget: usize,
     pub batch: usize,
     pub out: PathBuf,
+    /// An earlier output folder whose traces are read instead of running those (sampler, seed)
+    /// pairs again.
+    pub reuse: Option<PathBuf>,
     /// The peer harness folder (`benchmarks/peers`) and the binary it drives.
     pub peers_dir: PathBuf,
     pub binary: PathBuf,
@@ -90,7 +93,18 @@ pub fn run_plan(config: &Config, plan: &Plan) -> Result<Vec<Run>, BenchError> {
         for &seed in &plan.seeds {
             let started = Instant::now();
             let file = traces.join(format!("{sampler}-{seed}.jsonl"));
-            let evaluations = if run::OWN.contains(&sampler.as_str()) {
+            let reused = plan
+                .reuse
+                .as_ref()
+                .map(|dir| dir.join("traces").join(format!("{sampler}-{seed}.jsonl")))
+                .filter(|f| f.exists());
+            let evaluations = if let Some(old) = reused {
+                std::fs::copy(&old, &file).map_err(|source| BenchError::Write {
+                    path: file.clone(),
+                    source,
+                })?;
+                run::read_trace(config, &file).map_err(BenchError::Setup)?
+            } else if run::OWN.contains(&sampler.as_str()) {
                 let dir = tempfile_dir(&plan.out, sampler, seed)?;
                 let c = run::run_config(config, sampler, seed, plan.budget, plan.batch, &dir);
                 let e = run::run_own(&c, plan.budget)?;

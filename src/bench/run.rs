@@ -165,8 +165,9 @@ pub fn run_own(config: &Config, budget: usize) -> Result<Vec<Evaluation>, BenchE
     .map_err(BenchError::Store)
 }
 
-/// Read a peer harness trace (`benchmarks/peers/run.py`): one JSON object per evaluation with
-/// `params`, `metrics` (or null) and `propose_seconds`.
+/// Read a trace: one JSON object per evaluation with `params`, `propose_seconds`, and either
+/// `metrics` (or null; the peer harness, `benchmarks/peers/run.py`) or `values` and `feasible`
+/// (our own runs' traces).
 pub fn read_trace(config: &Config, path: &Path) -> Result<Vec<Evaluation>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
@@ -182,9 +183,10 @@ pub fn read_trace(config: &Config, path: &Path) -> Result<Vec<Evaluation>, Strin
             .space
             .design_from_json(&v["params"])
             .map_err(|e| bad(format!("params: {e}")))?;
+        // A peer trace names its metrics; our own traces list the objectives' values.
         let metrics = v["metrics"].as_object();
-        let values = metrics.and_then(|m| {
-            config
+        let values = match metrics {
+            Some(m) => config
                 .objectives
                 .iter()
                 .map(|o| {
@@ -192,18 +194,27 @@ pub fn read_trace(config: &Config, path: &Path) -> Result<Vec<Evaluation>, Strin
                         .and_then(|x| x.as_f64())
                         .filter(|x| x.is_finite())
                 })
-                .collect::<Option<Vec<f64>>>()
-        });
+                .collect::<Option<Vec<f64>>>(),
+            None => v["values"].as_array().and_then(|a| {
+                a.iter()
+                    .map(|x| x.as_f64().filter(|x| x.is_finite()))
+                    .collect::<Option<Vec<f64>>>()
+                    .filter(|a| a.len() == config.objectives.len())
+            }),
+        };
         let feasible = values.is_some()
-            && metrics.is_some_and(|m| {
-                let mut metrics = crate::space::Metrics::default();
-                for (k, x) in m {
-                    if let Some(x) = x.as_f64() {
-                        metrics.insert(k, x);
+            && match metrics {
+                Some(m) => {
+                    let mut metrics = crate::space::Metrics::default();
+                    for (k, x) in m {
+                        if let Some(x) = x.as_f64() {
+                            metrics.insert(k, x);
+                        }
                     }
+                    config.outcome_feasible(&metrics)
                 }
-                config.outcome_feasible(&metrics)
-            });
+                None => v["feasible"].as_bool().unwrap_or(false),
+            };
         out.push(Evaluation {
             params,
             values,

@@ -38,6 +38,10 @@ pub struct BenchCmd {
     /// The output folder.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Read the traces of an earlier run's output folder for the (sampler, seed) pairs it has,
+    /// instead of running them again.
+    #[arg(long)]
+    pub reuse: Option<PathBuf>,
     /// The peer harness folder.
     #[arg(long, default_value = "benchmarks/peers")]
     pub peers_dir: PathBuf,
@@ -100,6 +104,7 @@ impl BenchCmd {
             budget: self.budget,
             batch: self.batch,
             out: self.out.clone(),
+            reuse: self.reuse.clone(),
             peers_dir: self.peers_dir.clone(),
             binary: std::env::current_exe().unwrap_or_else(|_| "diffuse-dse".into()),
         };
