@@ -266,12 +266,11 @@ impl Flow {
             tops,
             tool_seconds: start.elapsed().as_secs_f64(),
         };
-        pdk::write_atomic(
-            &self.cache_file(unit, &key),
-            serde_json::to_string_pretty(&result)
-                .expect("a result serializes")
-                .as_bytes(),
-        )?;
+        let text = serde_json::to_string_pretty(&result).expect("a result serializes");
+        pdk::write_atomic(&self.cache_file(unit, &key), text.as_bytes())?;
+        // Use what the cache holds (JSON parsing may differ from the f64 in the last bit), so
+        // that a fresh run and a later cache hit give bit-identical metrics.
+        let result = serde_json::from_str(&text).expect("a result parses back");
         Ok((result, false))
     }
 
