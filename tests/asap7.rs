@@ -538,3 +538,87 @@ fn asap7_missing_pdk_is_one_clear_error_and_exit_2() {
         "{err}"
     );
 }
+
+/// A design evaluated in a batch, replayed by hand: `replay` writes the RTL, the scripts and
+/// `run.sh`; `run.sh` re-runs Yosys and OpenSTA and finds the stored QoR again, to the bit.
+/// A stored value that the tools do not give is reported as a difference (exit 1).
+#[test]
+fn asap7_replay_reproduces_the_stored_qor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pdk_line = format!("pdk = {:?}", pdk().display().to_string());
+    let config = asap7_config(tmp.path(), &pdk_line);
+    let cfg = config.to_str().unwrap();
+    let batch = common::run(&["batch", "run", "-c", cfg], tmp.path());
+    assert!(batch.status.success(), "{}", common::stderr(&batch));
+    let store = rusqlite::Connection::open(tmp.path().join("asap7.db")).unwrap();
+    let id: i64 = store
+        .query_row(
+            "SELECT design_id FROM results WHERE status = 'OK' AND evaluator = 'asap7'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let area: f64 = store
+        .query_row(
+            "SELECT value FROM result_values v JOIN results r ON r.id = v.result_id WHERE r.design_id = ?1 AND v.metric = 'area_mm2'",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    let rep = tmp.path().join("rep");
+    let out = common::run(
+        &["replay", "-c", cfg, &id.to_string(), rep.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    for f in [
+        "run.sh",
+        "replay.json",
+        "slice/slice.v",
+        "slice/slice.ys",
+        "slice/slice.abc",
+        "slice/sta.tcl",
+        "periph/periph.v",
+    ] {
+        assert!(rep.join(f).is_file(), "{f}");
+    }
+    let again = common::run(
+        &["replay", "-c", cfg, &id.to_string(), rep.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a folder is never overwritten"
+    );
+
+    let run = Command::new(rep.join("run.sh")).output().unwrap();
+    let table = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("reproduces the stored QoR"));
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.trim_end().ends_with("0.00e0"))
+            .count(),
+        7,
+        "{table}"
+    );
+    assert!(
+        rep.join("slice/slice.sta.log").is_file() && rep.join("periph/periph.stat.json").is_file()
+    );
+
+    // a stored value the tools do not give again
+    let manifest = std::fs::read_to_string(rep.join("replay.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    json["stored"]["area_mm2"] = serde_json::json!(area * 1.01);
+    std::fs::write(rep.join("replay.json"), json.to_string()).unwrap();
+    let check = common::run(&["replay", "--check", rep.to_str().unwrap()], tmp.path());
+    assert_eq!(check.status.code(), Some(1), "{}", common::stderr(&check));
+    assert!(common::stderr(&check).contains("differs from the stored QoR"));
+}

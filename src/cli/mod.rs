@@ -12,6 +12,7 @@ mod evaluate;
 mod ingest;
 mod logging;
 mod progress;
+mod replay;
 mod resume;
 mod run_task;
 mod status;
@@ -98,6 +99,7 @@ enum Command {
     Batch(batch::BatchCmd),
     Demo(demo::DemoCmd),
     Resume(resume::ResumeCmd),
+    Replay(replay::ReplayCmd),
     RunTask(run_task::RunTaskCmd),
 }
 
@@ -121,6 +123,7 @@ pub fn main() -> i32 {
         Command::Batch(c) => c.run(),
         Command::Demo(c) => c.run(),
         Command::Resume(c) => c.run(),
+        Command::Replay(c) => c.run(),
         Command::RunTask(c) => c.run(),
     };
     match result {

@@ -245,27 +245,14 @@ impl Flow {
             left(Instant::now()),
             cancel,
         )?;
-        let mut tops = BTreeMap::new();
-        for top in unit.sta_tops {
-            let r: &TopReport = &timing[*top];
-            tops.insert(
-                top.to_string(),
-                TopQor {
-                    area_um2: yosys::total(&stats, top, true),
-                    cells: yosys::total(&stats, top, false),
-                    crit_ps: opts.clock_ps - r.wns_ps,
-                    wns_ps: r.wns_ps,
-                    power_mw: [1e3 * r.power_w[0], 1e3 * r.power_w[1]],
-                    leakage_mw: 1e3 * r.leakage_w,
-                },
-            );
-        }
-        let result = UnitResult {
-            unit: unit.name.to_string(),
-            key: key.clone(),
-            tops,
-            tool_seconds: start.elapsed().as_secs_f64(),
-        };
+        let result = unit_result(
+            unit,
+            opts,
+            &key,
+            &stats,
+            &timing,
+            start.elapsed().as_secs_f64(),
+        );
         let text = serde_json::to_string_pretty(&result).expect("a result serializes");
         pdk::write_atomic(&self.cache_file(unit, &key), text.as_bytes())?;
         // Use what the cache holds (JSON parsing may differ from the f64 in the last bit), so
@@ -288,16 +275,7 @@ impl Flow {
         if flat {
             let (u, cached) =
                 self.unit(&TOP, shape, opts, &workdir.join("top"), deadline, cancel)?;
-            let t = &u.tops["gem_top"];
-            return Ok(Logic {
-                area_um2: t.area_um2,
-                cells: t.cells,
-                crit_ps: t.crit_ps,
-                wns_ps: t.wns_ps,
-                leakage_mw: t.leakage_mw,
-                power_mw: t.power_mw,
-                cached,
-            });
+            return Ok(logic_of(shape, opts, &[u], cached));
         }
         let (slice, periph) = std::thread::scope(|s| {
             let p = s.spawn(|| {
@@ -322,6 +300,63 @@ impl Flow {
         });
         let ((slice, c1), (periph, c2)) = (slice?, periph?);
         Ok(compose(shape, opts, &slice, &periph, c1 && c2))
+    }
+}
+
+/// A unit's result from its Yosys statistics and OpenSTA reports.
+pub fn unit_result(
+    unit: &Unit,
+    opts: &SynthOptions,
+    key: &str,
+    stats: &BTreeMap<String, yosys::ModuleStat>,
+    timing: &BTreeMap<String, TopReport>,
+    seconds: f64,
+) -> UnitResult {
+    let mut tops = BTreeMap::new();
+    for top in unit.sta_tops {
+        let r = &timing[*top];
+        tops.insert(
+            top.to_string(),
+            TopQor {
+                area_um2: yosys::total(stats, top, true),
+                cells: yosys::total(stats, top, false),
+                crit_ps: opts.clock_ps - r.wns_ps,
+                wns_ps: r.wns_ps,
+                power_mw: [1e3 * r.power_w[0], 1e3 * r.power_w[1]],
+                leakage_mw: 1e3 * r.leakage_w,
+            },
+        );
+    }
+    UnitResult {
+        unit: unit.name.to_string(),
+        key: key.to_string(),
+        tops,
+        tool_seconds: seconds,
+    }
+}
+
+/// The units of a design: the slice and the periphery, or the whole top (flat).
+pub fn units(flat: bool) -> &'static [Unit] {
+    if flat { &[TOP] } else { &[SLICE, PERIPH] }
+}
+
+/// The logic of a design from its units' results (in the order of [`units`]).
+pub fn logic_of(shape: &Shape, opts: &SynthOptions, results: &[UnitResult], cached: bool) -> Logic {
+    match results {
+        [top] => {
+            let t = &top.tops["gem_top"];
+            Logic {
+                area_um2: t.area_um2,
+                cells: t.cells,
+                crit_ps: t.crit_ps,
+                wns_ps: t.wns_ps,
+                leakage_mw: t.leakage_mw,
+                power_mw: t.power_mw,
+                cached,
+            }
+        }
+        [slice, periph] => compose(shape, opts, slice, periph, cached),
+        _ => panic!("a design has one or two units"),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod flow;
 pub mod generator;
 pub mod opensta;
 pub mod pdk;
+pub mod replay;
 pub mod sram;
 pub mod tool;
 pub mod yosys;
@@ -302,7 +303,7 @@ impl Asap7Evaluator {
     }
 
     /// The arithmetic of the module doc.
-    fn combine(
+    pub fn combine(
         &self,
         cfg: &GemminiConfig,
         logic: &Logic,
