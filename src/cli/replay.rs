@@ -56,8 +56,7 @@ impl ReplayCmd {
         let stored = store
             .stored_results()?
             .into_iter()
-            .filter(|r| r.design_id == DesignId(id))
-            .next_back()
+            .rfind(|r| r.design_id == DesignId(id))
             .ok_or_else(|| {
                 Failure::usage(format!(
                     "replay: design {id} has no OK result in {} to reproduce.",

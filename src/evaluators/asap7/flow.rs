@@ -188,7 +188,7 @@ impl Flow {
             (
                 "sta_vars.tcl".to_string(),
                 opensta::vars(
-                    &[lib_path.clone()],
+                    std::slice::from_ref(&lib_path),
                     &netlist,
                     unit.sta_tops,
                     opts.clock_ps,

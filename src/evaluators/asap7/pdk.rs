@@ -132,7 +132,9 @@ pub fn list(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
 
 /// The SHA-256 (hex) of a file, remembered per (path, size, mtime) for the life of the process.
 pub fn file_sha256(path: &Path) -> Result<String, EvalError> {
-    static KNOWN: OnceLock<Mutex<HashMap<(PathBuf, u64, i128), String>>> = OnceLock::new();
+    /// (path, size, mtime in ns) of a file whose hash is known.
+    type Seen = (PathBuf, u64, i128);
+    static KNOWN: OnceLock<Mutex<HashMap<Seen, String>>> = OnceLock::new();
     let meta = fs::metadata(path)
         .map_err(|e| EvalError::Setup(format!("asap7: cannot read {}: {e}", path.display())))?;
     let mtime = meta

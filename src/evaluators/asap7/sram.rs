@@ -189,13 +189,13 @@ fn macro_figures(root: &Group) -> Option<(f64, f64, f64)> {
     let fall = dout.find(&|g| g.name == "cell_fall").and_then(Group::mid)?;
     let mut setup: f64 = 0.0;
     root.each(&mut |g| {
-        if g.name == "timing" && g.attr("timing_type") == Some("setup_rising") {
-            if let Some(v) = g
+        if g.name == "timing"
+            && g.attr("timing_type") == Some("setup_rising")
+            && let Some(v) = g
                 .find(&|c| c.name == "rise_constraint")
                 .and_then(Group::mid)
-            {
-                setup = setup.max(v);
-            }
+        {
+            setup = setup.max(v);
         }
     });
     let clk = root.find(&|g| g.name == "pin" && g.args.first().is_some_and(|a| a == "clk"))?;
