@@ -5,6 +5,7 @@
 
 mod batch;
 mod best;
+mod calibrate;
 mod check_config;
 mod daemon;
 mod demo;
@@ -100,6 +101,7 @@ enum Command {
     Demo(demo::DemoCmd),
     Resume(resume::ResumeCmd),
     Replay(replay::ReplayCmd),
+    Calibrate(calibrate::CalibrateCmd),
     RunTask(run_task::RunTaskCmd),
 }
 
@@ -124,6 +126,7 @@ pub fn main() -> i32 {
         Command::Demo(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Replay(c) => c.run(),
+        Command::Calibrate(c) => c.run(),
         Command::RunTask(c) => c.run(),
     };
     match result {

@@ -22,6 +22,7 @@
 //! cycle), and hold while idle; clock and leakage count every cycle (no clock gating). Every
 //! intermediate value goes to `asap7_qor.json` in the evaluation's folder.
 
+pub mod calibrate;
 pub mod flow;
 pub mod generator;
 pub mod opensta;

@@ -149,7 +149,10 @@ pub fn scripts(
         (
             "map",
             if opts.retime {
-                format!("{abc_cmd}\n{dfflibmap}")
+                // retiming maps the flops' logic first; the inverters dfflibmap adds for the
+                // QN-only ASAP7 flops then need a second, combinational abc pass
+                let plain = format!("abc -D {d} -script {stem}.abc -liberty {liberty_path}");
+                format!("{abc_cmd}\n{dfflibmap}\n{plain}")
             } else {
                 format!("{dfflibmap}\n{abc_cmd}")
             },
@@ -194,7 +197,14 @@ pub fn parse_stat(
     text: &str,
     areas: &BTreeMap<String, f64>,
 ) -> Result<BTreeMap<String, ModuleStat>, String> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    // Yosys 0.23 prints the hierarchy tree into the JSON as bare text lines when submodules
+    // are kept (`   gem_pe   4`); every line of the JSON proper holds a quote or a bracket.
+    let json_lines: String = text
+        .lines()
+        .filter(|l| l.trim().is_empty() || l.contains(['"', '{', '}', '[', ']']))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json: serde_json::Value = serde_json::from_str(&json_lines).map_err(|e| e.to_string())?;
     let modules = json
         .get("modules")
         .and_then(|m| m.as_object())
@@ -247,6 +257,9 @@ mod tests {
         assert_eq!(m["gem_tile_h"].submodules["gem_tile"], 1);
         assert_eq!(total(&m, "gem_tile_h", true), 3.5);
         assert_eq!(total(&m, "gem_tile_h", false), 4.0);
+        // 0.23's stray hierarchy lines are dropped
+        let stray = text.replacen("}}}", "}}\n     gem_pe     4\n}", 1);
+        assert_eq!(parse_stat(&stray, &areas).unwrap(), m);
         let bad = r#"{"modules": {"\\x": {"num_cells_by_type": {"$_DFF_P_": 1}}}}"#;
         assert!(parse_stat(bad, &areas).unwrap_err().contains("$_DFF_P_"));
     }
