@@ -622,3 +622,103 @@ fn asap7_replay_reproduces_the_stored_qor() {
     assert_eq!(check.status.code(), Some(1), "{}", common::stderr(&check));
     assert!(common::stderr(&check).contains("differs from the stored QoR"));
 }
+
+/// `calibrate` on asap7 results made by the shipped analytical model itself (ingested, so no
+/// tool runs): fitted from the first-principles prior, it finds them again on held-out rows,
+/// and writes coefficients the gemmini-model evaluator can load.
+#[test]
+fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
+    use diffuse_dse::evaluators::gemmini_model::{Coefficients, GemminiModel, VtFlavour};
+    let tmp = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gemmini-asap7.toml"),
+    )
+    .unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, example).unwrap();
+    let space = diffuse_dse::config::Config::load(&config).unwrap().space;
+    let model = GemminiModel::with_coefficients(
+        diffuse_dse::workloads::Workload::load("resnet50").unwrap(),
+        16.0,
+        Coefficients::shipped(),
+    );
+    let mut lines = Vec::new();
+    let mut i = 0u32;
+    for mesh in [4u32, 8, 16] {
+        for clock in [600u32, 900, 1300, 1800] {
+            for dataflow in ["OS", "WS", "BOTH"] {
+                let vt = VtFlavour::ALL[(i % 5) as usize];
+                i += 1;
+                let mut d = space.default_design();
+                d.set("mesh_rows", Value::Int(mesh.into()));
+                d.set("mesh_cols", Value::Int(mesh.into()));
+                d.set("clock_ps", Value::Int(clock.into()));
+                d.set("dataflow", Value::Str(dataflow.into()));
+                d.set("vt_flavour", Value::Str(vt.as_str().into()));
+                let q = model.evaluate(&GemminiConfig::from_design(&d).unwrap());
+                let params = serde_json::to_value(&d).unwrap();
+                lines.push(
+                    serde_json::json!({"params": params, "evaluator": "asap7", "metrics": {
+                    "latency_ms": q.latency_ms, "power_mw": q.power_mw, "area_mm2": q.area_mm2}})
+                    .to_string(),
+                );
+            }
+        }
+    }
+    std::fs::write(tmp.path().join("rows.jsonl"), lines.join("\n") + "\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let ingest = common::run(&["ingest", "-c", cfg, "rows.jsonl"], tmp.path());
+    assert!(ingest.status.success(), "{}", common::stderr(&ingest));
+    let out = common::run(
+        &[
+            "calibrate",
+            "-c",
+            cfg,
+            "--json",
+            "--out",
+            "fitted.json",
+            "--ridge",
+            "0.001",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["rows"].as_u64(), report["held_out"].as_u64()),
+        (Some(36), Some(9)),
+        "{report}"
+    );
+    for k in 0..3 {
+        let fitted = &report["held_out_fitted"][k];
+        let prior = &report["held_out_prior"][k];
+        let mdape = fitted["mdape_pct"].as_f64().unwrap();
+        // the prior's area is already close (0.2 %); its power and latency are far off
+        assert!(
+            mdape < 5.0 && mdape < prior["mdape_pct"].as_f64().unwrap().max(1.0),
+            "{fitted} vs prior {prior}"
+        );
+        assert!(fitted["kendall_tau"].as_f64().unwrap() >= 0.85, "{fitted}");
+    }
+    let fitted = Coefficients::from_file(&tmp.path().join("fitted.json")).unwrap();
+    assert!(
+        fitted.source.contains("36 asap7 flow rows"),
+        "{}",
+        fitted.source
+    );
+
+    // the gemmini-model evaluator's own config is refused with the reason
+    let gemmini = tmp.path().join("gemmini.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gemmini-resnet50.toml"),
+        &gemmini,
+    )
+    .unwrap();
+    let refused = common::run(&["calibrate", "-c", gemmini.to_str().unwrap()], tmp.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        common::stderr(&refused).contains("gemmini-model evaluator"),
+        "{}",
+        common::stderr(&refused)
+    );
+}
