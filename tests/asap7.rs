@@ -722,3 +722,46 @@ fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
         common::stderr(&refused)
     );
 }
+
+/// `mode = "flat"` maps `gem_top` whole; on a 2×2 OS array the hierarchical composition
+/// (slice × 4 + boundary registers + periphery) comes within 15 % of its logic area and cells,
+/// and its critical path is no longer than the flat one's plus 10 %.
+#[test]
+fn asap7_flat_and_hierarchical_agree_on_a_small_array() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let mut d = Design::default();
+    d.set("mesh_rows", Value::Int(2));
+    d.set("mesh_cols", Value::Int(2));
+    d.set("dataflow", Value::Str("OS".into()));
+    d.set("sp_capacity_kib", Value::Int(32));
+    d.set("acc_capacity_kib", Value::Int(16));
+    let cfg = GemminiConfig::from_design(&d).unwrap();
+    let hier = Asap7Evaluator::new(&settings(&cache), tmp.path())
+        .unwrap()
+        .run(&cfg, &ctx(&tmp.path().join("hier")))
+        .unwrap();
+    let flat_settings = Asap7Settings {
+        mode: "flat".into(),
+        ..settings(&cache)
+    };
+    let flat = Asap7Evaluator::new(&flat_settings, tmp.path())
+        .unwrap()
+        .run(&cfg, &ctx(&tmp.path().join("flat")))
+        .unwrap();
+    assert!(tmp.path().join("flat/asap7/top/top.yosys.log").is_file());
+    let (h, f) = (&hier.logic, &flat.logic);
+    eprintln!(
+        "asap7 2x2 OS: hierarchical/flat area {:.3}, cells {:.3}, critical path {:.3}",
+        h.area_um2 / f.area_um2,
+        h.cells / f.cells,
+        h.crit_ps / f.crit_ps
+    );
+    assert!(
+        (h.area_um2 / f.area_um2 - 1.0).abs() < 0.15,
+        "{h:?} vs {f:?}"
+    );
+    assert!((h.cells / f.cells - 1.0).abs() < 0.15, "{h:?} vs {f:?}");
+    assert!(h.crit_ps <= 1.1 * f.crit_ps, "{h:?} vs {f:?}");
+    assert_eq!(flat.mode, "flat");
+}
