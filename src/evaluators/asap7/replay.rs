@@ -67,7 +67,7 @@ pub fn write(
             lib.merged.display()
         ));
         lines.push(format!(
-            "(cd {name} && {} -q {name}.ys > {name}.yosys.log 2> {name}.yosys.err.log && {} -no_splash -exit sta.tcl > {name}.sta.log 2> {name}.sta.err.log)",
+            "(cd {name} && {} {name}.ys > {name}.yosys.log 2> {name}.yosys.err.log && {} -no_splash -exit sta.tcl > {name}.sta.log 2> {name}.sta.err.log)",
             quote(&ev.flow.yosys.path),
             quote(&ev.flow.sta.path)
         ));

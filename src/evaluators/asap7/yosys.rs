@@ -150,8 +150,9 @@ pub fn scripts(
             "map",
             if opts.retime {
                 // retiming maps the flops' logic first; the inverters dfflibmap adds for the
-                // QN-only ASAP7 flops then need a second, combinational abc pass
-                let plain = format!("abc -D {d} -script {stem}.abc -liberty {liberty_path}");
+                // QN-only ASAP7 flops then need a second, combinational abc pass (Yosys's own
+                // script: the strategy's, with dretime, has nothing left to work on)
+                let plain = format!("abc -D {d} -liberty {liberty_path}");
                 format!("{abc_cmd}\n{dfflibmap}\n{plain}")
             } else {
                 format!("{dfflibmap}\n{abc_cmd}")
@@ -179,7 +180,7 @@ pub fn synthesize(
     cancel: &Cancel,
 ) -> Result<BTreeMap<String, ModuleStat>, EvalError> {
     tool.run(
-        &["-q".into(), format!("{stem}.ys")],
+        &[format!("{stem}.ys")],
         workdir,
         &format!("{stem}.yosys"),
         timeout,
