@@ -30,6 +30,10 @@ pub struct CalibrateCmd {
     /// The pull toward the first-principles prior (`ridge·|θ|²`).
     #[arg(long, default_value_t = 0.05)]
     pub ridge: f64,
+    /// Write every row's measured and predicted (fitted on the training rows) targets to
+    /// this CSV file, to see where the model misses.
+    #[arg(long, value_name = "FILE")]
+    pub rows: Option<PathBuf>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -138,6 +142,33 @@ impl CalibrateCmd {
                     cell("in_sample_fitted", "kendall_tau"),
                 );
             }
+        }
+        if let Some(path) = &self.rows {
+            let pred = calibrate::predict(&model, &fitted, &rows);
+            let mut csv = String::from(
+                "row,held_out,dim,dataflow,vt_flavour,clock_ps,synth_strategy,retime,area_mm2,area_model,power_mw,power_model,latency_ms,latency_model\n",
+            );
+            for (i, (r, p)) in rows.iter().zip(&pred).enumerate() {
+                let c = &r.cfg;
+                csv.push_str(&format!(
+                    "{i},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    test_idx.contains(&i),
+                    c.dim(),
+                    c.dataflow.as_str(),
+                    c.vt_flavour.as_str(),
+                    c.clock_ps,
+                    c.synth_strategy.as_str(),
+                    c.retime,
+                    r.measured[0],
+                    p[0],
+                    r.measured[1],
+                    p[1],
+                    r.measured[2],
+                    p[2]
+                ));
+            }
+            std::fs::write(path, csv)
+                .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
         }
         if let Some(path) = &self.out {
             let all = calibrate::fit(&model, &prior, &rows, self.ridge);

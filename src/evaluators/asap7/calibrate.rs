@@ -47,6 +47,8 @@ pub const FIT: [&str; 20] = [
 
 /// The positions in `θ` of the path-delay terms of [`FIT`] (`reg_ps` … `periph_ps`).
 const DELAY_THETA: std::ops::Range<usize> = 6..12;
+/// The positions in `θ` of `vt_delay`'s five entries.
+const VT_DELAY_THETA: std::ops::Range<usize> = 15..20;
 
 /// One flow result: the configuration and its measured targets.
 #[derive(Clone, Debug)]
@@ -113,19 +115,31 @@ pub fn fit(model: &GemminiModel, prior: &Coefficients, rows: &[Row], ridge: f64)
     // Latency is flat in the delay coefficients while the modeled path is shorter than the
     // clock (period = max(clock, t_cp)), so a local method started there never moves them.
     // Start from the best common scale of the delay terms on a coarse log grid instead.
+    // Latency is flat in the delay coefficients while the modeled path is shorter than the
+    // clock (period = max(clock, t_cp)), so a local method can stall there. Start from the
+    // best common scales of the delay terms and of the per-Vt delays on a coarse log grid, and
+    // keep the best of the fits from the eight best starts.
     let ss = |theta: &[f64]| residuals(theta).iter().map(|x| x * x).sum::<f64>();
-    let start = (0..=40)
-        .map(|i| -1.0 + 0.075 * f64::from(i))
-        .map(|log_scale| {
+    let mut starts: Vec<(f64, Vec<f64>)> = Vec::new();
+    for i in 0..=20 {
+        for j in 0..=8 {
             let mut theta = vec![0.0; n];
             for t in &mut theta[DELAY_THETA] {
-                *t = log_scale;
+                *t = -1.0 + 0.15 * f64::from(i);
             }
-            theta
-        })
+            for t in &mut theta[VT_DELAY_THETA] {
+                *t = -0.6 + 0.15 * f64::from(j);
+            }
+            starts.push((ss(&theta), theta));
+        }
+    }
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let theta = starts
+        .into_iter()
+        .take(8)
+        .map(|(_, start)| levenberg_marquardt(&residuals, start, 200))
         .min_by(|a, b| ss(a).total_cmp(&ss(b)))
-        .expect("a grid");
-    let theta = levenberg_marquardt(residuals, start, 200);
+        .expect("starts");
     let mut fitted = apply(prior, &theta);
     fitted.source = format!(
         "least-squares fit to {} asap7 flow rows ({}), ridge {ridge}",
