@@ -199,6 +199,8 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), EvalError> {
 pub struct Liberty {
     /// The merged, decompressed liberty file (every cell of the flavour).
     pub merged: PathBuf,
+    /// The SEQ groups alone, merged: all `dfflibmap` needs, a thirtieth of the size.
+    pub seq: PathBuf,
     /// The SHA-256 of each compressed input, in merge order (for the cache key).
     pub hashes: Vec<String>,
     /// The names of the compressed inputs.
@@ -244,9 +246,10 @@ impl Liberty {
         let dir = cache_dir.join("liberty");
         let stem = format!("asap7_{}_{tag}", flavour.as_str().replace('+', "_"));
         let merged = dir.join(format!("{stem}.lib"));
+        let seq = dir.join(format!("{stem}.seq.lib"));
         let areas_file = dir.join(format!("{stem}.areas.json"));
         let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        if !(merged.is_file() && areas_file.is_file()) {
+        if !(merged.is_file() && seq.is_file() && areas_file.is_file()) {
             let inputs = pdk.stdcells(flavour)?;
             let tmp = tempfile_in(&dir)?;
             let mut texts = Vec::new();
@@ -258,6 +261,17 @@ impl Liberty {
                 })?);
             }
             let _ = fs::remove_dir_all(&tmp);
+            let seq_group = GROUPS
+                .iter()
+                .position(|g| *g == "SEQ")
+                .expect("a SEQ group");
+            let seq_texts: Vec<String> = texts
+                .iter()
+                .skip(seq_group)
+                .step_by(GROUPS.len())
+                .cloned()
+                .collect();
+            write_atomic(&seq, merge(&seq_texts)?.as_bytes())?;
             let text = merge(&texts)?;
             let areas = cell_areas(&text);
             write_atomic(&merged, text.as_bytes())?;
@@ -277,6 +291,7 @@ impl Liberty {
         let suffix = cell_suffix(vts(flavour)[0]);
         Ok(Self {
             merged,
+            seq,
             hashes,
             names,
             areas,

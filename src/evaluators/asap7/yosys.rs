@@ -125,7 +125,7 @@ pub fn scripts(
         "abc {}-D {d} -script {stem}.abc -liberty {liberty_path}",
         if opts.retime { "-dff " } else { "" }
     );
-    let dfflibmap = format!("dfflibmap -liberty {liberty_path}");
+    let dfflibmap = format!("dfflibmap -liberty {}", lib.seq.display());
     let mut keep_lines: Vec<String> = keep
         .iter()
         .map(|m| format!("setattr -mod -set keep_hierarchy 1 {m}"))
