@@ -137,7 +137,7 @@ pub fn fit(model: &GemminiModel, prior: &Coefficients, rows: &[Row], ridge: f64)
     let theta = starts
         .into_iter()
         .take(8)
-        .map(|(_, start)| levenberg_marquardt(&residuals, start, 200))
+        .map(|(_, start)| levenberg_marquardt(residuals, start, 200))
         .min_by(|a, b| ss(a).total_cmp(&ss(b)))
         .expect("starts");
     let mut fitted = apply(prior, &theta);
@@ -228,12 +228,14 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(c, p);
         b.swap(c, p);
-        for i in c + 1..n {
-            let f = a[i][c] / a[c][c];
-            for k in c..n {
-                a[i][k] -= f * a[c][k];
+        let (upper, lower) = a.split_at_mut(c + 1);
+        let pivot = &upper[c];
+        for (i, row) in lower.iter_mut().enumerate() {
+            let f = row[c] / pivot[c];
+            for (x, p) in row[c..].iter_mut().zip(&pivot[c..]) {
+                *x -= f * p;
             }
-            b[i] -= f * b[c];
+            b[c + 1 + i] -= f * b[c];
         }
     }
     let mut x = vec![0.0; n];
