@@ -508,8 +508,9 @@ cache_dir = "cache"
     path
 }
 
-/// A PDK folder that is not there: `evaluate` says so in one line, names where ASAP7 comes
-/// from, and exits 2.
+/// A PDK folder that is not there, or a tool that is not installed: `evaluate` says so in one
+/// line, names where ASAP7 comes from or what to install, and exits 2. A bad setting is a
+/// config problem that names the field.
 #[test]
 fn asap7_missing_pdk_is_one_clear_error_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
@@ -525,6 +526,21 @@ fn asap7_missing_pdk_is_one_clear_error_and_exit_2() {
     );
     assert!(
         err.contains("asap7sc7p5t_28") && err.contains("evaluator.asap7.pdk"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // a tool that is not installed: the same, naming the package
+    let pdk_line = format!(
+        "pdk = {:?}\nyosys = \"no-such-yosys\"",
+        pdk().display().to_string()
+    );
+    let no_tool = asap7_config(tmp.path(), &pdk_line);
+    let out = common::run(&["evaluate", "-c", no_tool.to_str().unwrap()], tmp.path());
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'no-such-yosys'") && err.contains("apt-get install yosys"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
