@@ -781,3 +781,31 @@ fn asap7_flat_and_hierarchical_agree_on_a_small_array() {
     assert!(h.crit_ps <= 1.1 * f.crit_ps, "{h:?} vs {f:?}");
     assert_eq!(flat.mode, "flat");
 }
+
+/// A tool run past `timeout_s` is killed with its process group: the evaluation is a timeout,
+/// promptly, and nothing is cached.
+#[test]
+fn asap7_a_tool_past_its_time_limit_is_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let s = Asap7Settings {
+        timeout_s: 0.5,
+        ..settings(&cache)
+    };
+    let ev = Asap7Evaluator::new(&s, tmp.path()).unwrap();
+    let cfg = GemminiConfig::from_design(&small_design()).unwrap();
+    let t0 = Instant::now();
+    let err = ev.run(&cfg, &ctx(&tmp.path().join("run"))).unwrap_err();
+    assert!(
+        matches!(err, diffuse_dse::evaluators::EvalError::Timeout(_)),
+        "{err}"
+    );
+    // the liberty merge (first use of a cache folder) is not a tool run; the tools get 0.5 s
+    assert!(
+        t0.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        t0.elapsed()
+    );
+    let results = std::fs::read_dir(cache.join("results")).map_or(0, |d| d.count());
+    assert_eq!(results, 0, "a killed run caches nothing");
+}
