@@ -12,7 +12,8 @@ use crate::space::Design;
 pub struct EvaluateCmd {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Use this evaluator instead of the config's (gemmini-model, synthetic, command).
+    /// Use this evaluator instead of the config's (gemmini-model, synthetic, or the config's own:
+    /// command, asap7).
     #[arg(long)]
     pub evaluator: Option<String>,
     /// Change one parameter of the default design, e.g. `--set clock_ps=800` (repeatable).
@@ -100,7 +101,11 @@ impl EvaluateCmd {
             .check(&design)
             .map_err(|e| Failure::usage(format!("the design is not legal: {e}.")))?;
         let result = evaluator.evaluate(&design, ctx);
-        let metrics = result.map_err(|e| Failure::runtime(format!("evaluation failed: {e}")))?;
+        let metrics = result.map_err(|e| match e {
+            // a missing tool or file fails every design alike: the user's setup, exit 2
+            crate::evaluators::EvalError::Setup(m) => Failure::usage(m),
+            e => Failure::runtime(format!("evaluation failed: {e}")),
+        })?;
         if self.json {
             let v = serde_json::json!({"evaluator": evaluator.name(), "design": design, "metrics": metrics});
             println!(

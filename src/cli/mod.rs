@@ -6,6 +6,7 @@
 mod batch;
 mod bench;
 mod best;
+mod calibrate;
 mod check_config;
 mod daemon;
 mod demo;
@@ -14,6 +15,7 @@ mod ingest;
 mod logging;
 mod progress;
 mod report;
+mod replay;
 mod resume;
 mod run_task;
 mod status;
@@ -102,6 +104,8 @@ enum Command {
     Bench(bench::BenchCmd),
     Resume(resume::ResumeCmd),
     Report(report::ReportCmd),
+    Replay(replay::ReplayCmd),
+    Calibrate(calibrate::CalibrateCmd),
     RunTask(run_task::RunTaskCmd),
 }
 
@@ -127,6 +131,8 @@ pub fn main() -> i32 {
         Command::Bench(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Report(c) => c.run(),
+        Command::Replay(c) => c.run(),
+        Command::Calibrate(c) => c.run(),
         Command::RunTask(c) => c.run(),
     };
     match result {

@@ -416,6 +416,7 @@ fn evaluator(
             EvaluatorConfig::gemmini(raw.and_then(|r| r.gemmini_model.clone()), dir, problems)
         }
         "synthetic" => Some(EvaluatorConfig::Synthetic),
+        "asap7" => EvaluatorConfig::asap7(raw.and_then(|r| r.asap7.clone()), dir, problems),
         "command" => {
             let params = space.map(|s| s.names()).unwrap_or_default();
             EvaluatorConfig::command(raw.and_then(|r| r.command.clone()), dir, &params, problems)
@@ -424,7 +425,7 @@ fn evaluator(
             problems.push(Problem::new(
                 "evaluator.name",
                 span,
-                format!("expected one of gemmini-model, synthetic, command. Got {other:?}."),
+                format!("expected one of gemmini-model, synthetic, command, asap7. Got {other:?}."),
             ));
             None
         }

@@ -172,6 +172,7 @@ pub struct RawEvaluator {
     #[serde(rename = "gemmini-model")]
     pub gemmini_model: Option<S<crate::evaluators::gemmini_model::GemminiSettings>>,
     pub command: Option<S<crate::evaluators::command::CommandSettings>>,
+    pub asap7: Option<S<crate::evaluators::asap7::Asap7Settings>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,10 @@
 //! Evaluators: a design goes in, QoR metrics come out.
 //!
 //! `gemmini-model` is the analytical Gemmini model (the embedded default), `synthetic` a
-//! DTLZ2-like test problem, and `command` the users' own flow run as a child process.
+//! DTLZ2-like test problem, `command` the users' own flow run as a child process, and `asap7`
+//! the real flow: a generated Gemmini-class design through Yosys and OpenSTA on ASAP7.
 
+pub mod asap7;
 pub mod command;
 pub mod gemmini_model;
 pub mod synthetic;
@@ -91,6 +93,10 @@ pub enum EvaluatorConfig {
         settings: command::CommandSettings,
         base_dir: PathBuf,
     },
+    Asap7 {
+        settings: asap7::Asap7Settings,
+        base_dir: PathBuf,
+    },
 }
 
 impl EvaluatorConfig {
@@ -100,6 +106,7 @@ impl EvaluatorConfig {
             EvaluatorConfig::GemminiModel { .. } => "gemmini-model",
             EvaluatorConfig::Synthetic => "synthetic",
             EvaluatorConfig::Command { .. } => "command",
+            EvaluatorConfig::Asap7 { .. } => "asap7",
         }
     }
 
@@ -115,6 +122,10 @@ impl EvaluatorConfig {
                 synthetic::METRICS.iter().map(|m| m.to_string()).collect()
             }
             EvaluatorConfig::Command { settings, .. } => settings.declared_metrics(),
+            EvaluatorConfig::Asap7 { .. } => gemmini_model::METRICS
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
         }
     }
 
@@ -127,6 +138,9 @@ impl EvaluatorConfig {
             EvaluatorConfig::Synthetic => Arc::new(synthetic::Synthetic),
             EvaluatorConfig::Command { settings, base_dir } => {
                 Arc::new(command::CommandEvaluator::new(settings.clone(), base_dir)?)
+            }
+            EvaluatorConfig::Asap7 { settings, base_dir } => {
+                Arc::new(asap7::Asap7Evaluator::new(settings, base_dir)?)
             }
         })
     }
@@ -151,6 +165,33 @@ impl EvaluatorConfig {
             ..p
         }));
         ok.then(|| EvaluatorConfig::GemminiModel {
+            settings,
+            base_dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Validate `[evaluator.asap7]` (absent: the defaults). The PDK and the tools are checked
+    /// when the evaluator starts ([`EvalError::Setup`]), not here, so that a config can be
+    /// checked on a machine without them.
+    pub fn asap7(
+        settings: Option<toml::Spanned<asap7::Asap7Settings>>,
+        dir: &Path,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Self> {
+        let (settings, span) = match settings {
+            Some(s) => {
+                let span = s.span();
+                (s.into_inner(), Some(span))
+            }
+            None => (asap7::Asap7Settings::default(), None),
+        };
+        let found = settings.validate();
+        let ok = found.is_empty();
+        problems.extend(found.into_iter().map(|p| Problem {
+            span: p.span.or(span.clone()),
+            ..p
+        }));
+        ok.then(|| EvaluatorConfig::Asap7 {
             settings,
             base_dir: dir.to_path_buf(),
         })

@@ -34,7 +34,7 @@ pub use error::StoreError;
 pub use inbox::{InboxRow, InboxStatus, IngestReport, ResultRules};
 pub use migrate::{BUSY_TIMEOUT, SCHEMA_VERSION};
 pub use query::ResultCounts;
-pub use results::{OkResult, Point};
+pub use results::{OkResult, Point, StoredResult};
 pub use targets::{ModelRow, NewModel, TargetRow};
 pub use types::{
     BatchId, BatchRow, BatchState, Claimed, DesignId, Enqueued, InboxId, LiveProposal,

@@ -26,6 +26,18 @@ pub struct OkResult {
     pub feasible: bool,
 }
 
+/// An OK result with every metric it holds: what `replay` and `calibrate` read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredResult {
+    pub result: ResultId,
+    pub design_id: DesignId,
+    pub design: Design,
+    /// The evaluator that produced it, as recorded.
+    pub evaluator: Option<String>,
+    pub runtime_s: Option<f64>,
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
 /// Which OK results a points query returns.
 #[derive(Clone, Copy)]
 enum Which {
@@ -167,6 +179,50 @@ impl Store {
                     values,
                 })
             })
+        })
+    }
+
+    /// Every OK result with all its metrics, oldest first.
+    pub fn stored_results(&self) -> Result<Vec<StoredResult>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT r.id, r.design_id, d.params, r.evaluator, r.runtime_s FROM results r
+                 JOIN designs d ON d.id = r.design_id WHERE r.status = 'OK' ORDER BY r.id",
+            )?;
+            let mut rows: Vec<StoredResult> = stmt
+                .query_map([], |r| {
+                    Ok(StoredResult {
+                        result: r.get(0)?,
+                        design_id: r.get(1)?,
+                        design: design_column(r, 2)?,
+                        evaluator: r.get(3)?,
+                        runtime_s: r.get(4)?,
+                        metrics: Default::default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut values = c.prepare(
+                "SELECT v.result_id, v.metric, v.value FROM result_values v
+                 JOIN results r ON r.id = v.result_id WHERE r.status = 'OK'",
+            )?;
+            let mut by_result: std::collections::HashMap<
+                ResultId,
+                std::collections::BTreeMap<String, f64>,
+            > = Default::default();
+            for row in values.query_map([], |r| {
+                Ok((
+                    r.get::<_, ResultId>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, f64>(2)?,
+                ))
+            })? {
+                let (id, metric, value) = row?;
+                by_result.entry(id).or_default().insert(metric, value);
+            }
+            for row in &mut rows {
+                row.metrics = by_result.remove(&row.result).unwrap_or_default();
+            }
+            Ok(rows)
         })
     }
 

@@ -7,14 +7,14 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const SHIPPED: &str = include_str!("../../../data/calibration/coefficients.json");
 const PRIOR: &str = include_str!("../../../data/calibration/coefficients_prior.json");
 
 /// Every coefficient of the technology model. The per-Vt arrays follow
 /// [`VtFlavour::ALL`](super::VtFlavour::ALL): RVT, RVT+LVT, LVT, LVT+SLVT, SLVT.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Coefficients {
     /// Where the values come from (a fit, or first principles).

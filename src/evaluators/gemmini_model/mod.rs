@@ -137,7 +137,13 @@ impl GemminiModel {
 
     /// Every metric of `cfg`. Allocates only the first time a memory configuration is seen.
     pub fn evaluate(&self, cfg: &GemminiConfig) -> GemminiQor {
-        let tech = Technology::new(cfg, &self.coefficients);
+        self.evaluate_with(cfg, &self.coefficients)
+    }
+
+    /// Every metric of `cfg` with other coefficients: a calibration fit tries many sets on the
+    /// same designs and reuses this model's table of layer terms.
+    pub fn evaluate_with(&self, cfg: &GemminiConfig, coefficients: &Coefficients) -> GemminiQor {
+        let tech = Technology::new(cfg, coefficients);
         let t_cp = tech.critical_path_ps;
         let period_ps = cfg.clock_ps.max(t_cp);
         let perf = self.perf.run(&cfg.perf_config(), period_ps);
