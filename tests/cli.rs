@@ -318,8 +318,10 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
     let mut child = start(&fx);
     // Wait until evaluations are running, then stop the daemon mid-batch.
     let t0 = Instant::now();
-    while !(fx.store_path().exists()
-        && fx.count("SELECT count(*) FROM proposals WHERE state = 'RUNNING'") > 0)
+    // The store may exist before its tables do: `try_count` waits for the migration.
+    while fx
+        .try_count("SELECT count(*) FROM proposals WHERE state = 'RUNNING'")
+        .is_none_or(|n| n == 0)
     {
         assert!(t0.elapsed() < Duration::from_secs(30), "a batch started");
         std::thread::sleep(Duration::from_millis(50));
