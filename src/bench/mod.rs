@@ -58,6 +58,8 @@ pub struct Run {
     pub seed: u64,
     pub evaluations: Vec<Evaluation>,
     pub seconds: f64,
+    /// Seconds spent in the proposer's fits (own samplers), from the run's `models` table.
+    pub train_seconds: Option<f64>,
 }
 
 impl Run {
@@ -98,21 +100,39 @@ pub fn run_plan(config: &Config, plan: &Plan) -> Result<Vec<Run>, BenchError> {
                 .as_ref()
                 .map(|dir| dir.join("traces").join(format!("{sampler}-{seed}.jsonl")))
                 .filter(|f| f.exists());
-            let evaluations = if let Some(old) = reused {
+            let train_file = file.with_extension("train.json");
+            let (evaluations, train_seconds) = if let Some(old) = reused {
                 std::fs::copy(&old, &file).map_err(|source| BenchError::Write {
                     path: file.clone(),
                     source,
                 })?;
-                run::read_trace(config, &file).map_err(BenchError::Setup)?
+                let train = std::fs::read_to_string(old.with_extension("train.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .and_then(|v| v["train_seconds"].as_f64());
+                if let Some(t) = train {
+                    write_file(
+                        &train_file,
+                        &serde_json::json!({ "train_seconds": t }).to_string(),
+                    )?;
+                }
+                (
+                    run::read_trace(config, &file).map_err(BenchError::Setup)?,
+                    train,
+                )
             } else if run::OWN.contains(&sampler.as_str()) {
                 let dir = tempfile_dir(&plan.out, sampler, seed)?;
                 let c = run::run_config(config, sampler, seed, plan.budget, plan.batch, &dir);
-                let e = run::run_own(&c, plan.budget)?;
+                let (e, train) = run::run_own(&c, plan.budget)?;
                 let _ = std::fs::remove_dir_all(&dir);
                 write_trace(&file, sampler, seed, &e)?;
-                e
+                write_file(
+                    &train_file,
+                    &serde_json::json!({ "train_seconds": train }).to_string(),
+                )?;
+                (e, Some(train))
             } else {
-                run_peer(config, plan, sampler, seed, &file)?
+                (run_peer(config, plan, sampler, seed, &file)?, None)
             };
             let seconds = started.elapsed().as_secs_f64();
             eprintln!(
@@ -125,6 +145,7 @@ pub fn run_plan(config: &Config, plan: &Plan) -> Result<Vec<Run>, BenchError> {
                 seed,
                 evaluations,
                 seconds,
+                train_seconds,
             });
         }
     }
@@ -162,6 +183,10 @@ fn write_trace(
         text.push_str(&line.to_string());
         text.push('\n');
     }
+    write_file(path, &text)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), BenchError> {
     std::fs::write(path, text).map_err(|source| BenchError::Write {
         path: path.to_path_buf(),
         source,

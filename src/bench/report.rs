@@ -273,6 +273,34 @@ pub fn write_outputs(
         }
         md.push('\n');
     }
+    let trained: Vec<(&String, Vec<f64>)> = plan
+        .samplers
+        .iter()
+        .map(|s| {
+            (
+                s,
+                runs.iter()
+                    .filter(|r| &r.sampler == s)
+                    .filter_map(|r| r.train_seconds)
+                    .collect::<Vec<f64>>(),
+            )
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    if !trained.is_empty() {
+        writeln!(
+            md,
+            "## Time in the proposer's fits, over a whole run
+"
+        )
+        .expect("string");
+        writeln!(md, "| sampler | seconds |").expect("string");
+        writeln!(md, "|---|---|").expect("string");
+        for (s, t) in trained {
+            writeln!(md, "| {s} | {} |", fmt_q(quartiles(&t), 1)).expect("string");
+        }
+        md.push('\n');
+    }
     writeln!(md, "Files: `summary.csv`, `runs.csv` (HV after every evaluation of every run), `reference.csv`, `hv.svg`, `traces/*.jsonl`.").expect("string");
     write("summary.md", &md)?;
     Ok(md)

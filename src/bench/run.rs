@@ -69,8 +69,9 @@ pub fn run_config(
     c
 }
 
-/// Run an own sampler to `budget` evaluations (fewer if the space runs out).
-pub fn run_own(config: &Config, budget: usize) -> Result<Vec<Evaluation>, BenchError> {
+/// Run an own sampler to `budget` evaluations (fewer if the space runs out). Returns the
+/// evaluations and the seconds spent in fits.
+pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64), BenchError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -121,12 +122,13 @@ pub fn run_own(config: &Config, budget: usize) -> Result<Vec<Evaluation>, BenchE
             }
         }
         let objectives = config.objectives.clone();
-        let (order, ok, failed) = db
+        let (order, ok, failed, train_seconds) = db
             .call(move |s| {
                 Ok((
                     s.result_order()?,
                     s.ok_results(&objectives)?,
                     s.failed_designs()?,
+                    s.total_train_seconds()?,
                 ))
             })
             .await?;
@@ -142,7 +144,7 @@ pub fn run_own(config: &Config, budget: usize) -> Result<Vec<Evaluation>, BenchE
                 .find(|(at, _)| *at <= i)
                 .map_or(0.0, |(_, s)| *s)
         };
-        Ok(order
+        let evaluations = order
             .into_iter()
             .take(budget)
             .enumerate()
@@ -160,7 +162,8 @@ pub fn run_own(config: &Config, budget: usize) -> Result<Vec<Evaluation>, BenchE
                     propose_seconds: per_result(i),
                 },
             })
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Ok((evaluations, train_seconds))
     })
     .map_err(BenchError::Store)
 }

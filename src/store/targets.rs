@@ -141,6 +141,17 @@ impl Store {
         })
     }
 
+    /// Seconds spent in every fit so far (the `train_seconds` of every model row).
+    pub fn total_train_seconds(&self) -> Result<f64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT coalesce(sum(train_seconds), 0.0) FROM models",
+                [],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// The newest checkpoint, weights included.
     pub fn latest_model(&self) -> Result<Option<ModelRow>, StoreError> {
         self.read(|c| {
