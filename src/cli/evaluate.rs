@@ -159,6 +159,15 @@ fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdRe
 
 /// A JSON object of parameter values over the default design, checked against the space.
 fn design_of(config: &Config, line: &str) -> Result<Design, String> {
+    config
+        .space
+        .design_from_json(&over_default(config, line)?)
+        .map_err(|e| e.to_string())
+}
+
+/// One line of stdin, a JSON object of parameter values, laid over the default design (so
+/// parameters left out take their default). Not yet checked against the space.
+pub(super) fn over_default(config: &Config, line: &str) -> Result<serde_json::Value, String> {
     let given: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
         .map_err(|e| format!("not a JSON object of parameter values: {e}"))?;
     let mut design =
@@ -167,10 +176,7 @@ fn design_of(config: &Config, line: &str) -> Result<Design, String> {
         .as_object_mut()
         .expect("a design is an object")
         .extend(given);
-    config
-        .space
-        .design_from_json(&design)
-        .map_err(|e| e.to_string())
+    Ok(design)
 }
 
 fn tempdir() -> Result<std::path::PathBuf, Failure> {

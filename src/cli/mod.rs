@@ -12,12 +12,15 @@ mod daemon;
 mod demo;
 mod evaluate;
 mod ingest;
+mod initial_design;
 mod logging;
 mod progress;
 mod replay;
+mod repair;
 mod report;
 mod resume;
 mod run_task;
+mod space;
 mod status;
 mod table;
 
@@ -96,6 +99,9 @@ enum Command {
     CheckConfig(check_config::CheckConfigCmd),
     Ingest(ingest::IngestCmd),
     Evaluate(evaluate::EvaluateCmd),
+    InitialDesign(initial_design::InitialDesignCmd),
+    Repair(repair::RepairCmd),
+    Space(space::SpaceCmd),
     Best(best::BestCmd),
     Status(status::StatusCmd),
     #[command(subcommand)]
@@ -124,6 +130,9 @@ pub fn main() -> i32 {
         Command::CheckConfig(c) => c.run(),
         Command::Ingest(c) => c.run(),
         Command::Evaluate(c) => c.run(),
+        Command::InitialDesign(c) => c.run(),
+        Command::Repair(c) => c.run(),
+        Command::Space(c) => c.run(),
         Command::Best(c) => c.run(),
         Command::Status(c) => c.run(),
         Command::Batch(c) => c.run(),

@@ -107,6 +107,14 @@ impl Space {
     /// present with a legal value, no unknown names, every constraint holding. Returns the
     /// design with its values normalized (`8.0` → `8` for an int parameter).
     pub fn check(&self, design: &Design) -> Result<Design, DesignError> {
+        let out = self.normalize(design)?;
+        self.broken_constraint(&out)?;
+        Ok(out)
+    }
+
+    /// [`Space::check`] without the constraints: every parameter present with a legal value and
+    /// no unknown names, the values normalized. For a design that is to be repaired.
+    pub fn normalize(&self, design: &Design) -> Result<Design, DesignError> {
         if let Some(name) = design.0.keys().find(|k| !self.index.contains_key(*k)) {
             return Err(DesignError::Unknown(name.clone(), self.names().join(", ")));
         }
@@ -122,19 +130,25 @@ impl Space {
             })?;
             out.set(&p.name, legal);
         }
-        self.broken_constraint(&out)?;
         Ok(out)
     }
 
     /// Decode a JSON object of parameter values (an inbox row, a CSV line) into a checked design.
     pub fn design_from_json(&self, params: &serde_json::Value) -> Result<Design, DesignError> {
+        let design = self.values_from_json(params)?;
+        self.broken_constraint(&design)?;
+        Ok(design)
+    }
+
+    /// [`Space::design_from_json`] without the constraints (see [`Space::normalize`]).
+    pub fn values_from_json(&self, params: &serde_json::Value) -> Result<Design, DesignError> {
         let design: Design =
             serde_json::from_value(params.clone()).map_err(|e| DesignError::Illegal {
                 name: "params".into(),
                 value: short(&params.to_string()),
                 expected: format!("a JSON object of parameter values ({e})"),
             })?;
-        self.check(&design)
+        self.normalize(&design)
     }
 
     /// One uniform draw over the parameter grid (not filtered by constraints).

@@ -94,7 +94,18 @@ impl Legalizer {
 
     /// The legal design for a design from elsewhere (another tool's proposal): kept when it
     /// meets the constraints, else replaced by the nearest pool design.
+    /// The design is returned as given, not through the encoder, so a float keeps its exact value.
     pub fn repair(&self, design: &Design) -> Legal {
-        self.legalize(&self.encoder.encode(design))
+        if self.space.feasible(design) {
+            Legal {
+                design: design.clone(),
+                repaired: false,
+            }
+        } else {
+            Legal {
+                design: self.nearest(&self.encoder.encode(design)).clone(),
+                repaired: true,
+            }
+        }
     }
 }
