@@ -15,21 +15,6 @@ use rand::{Rng, SeedableRng};
 
 const CONFIG: &str = include_str!("../src/cli/demo.toml");
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    format!(
-        "{} cores, {cpu}",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    )
-}
-
 /// Fill the store with `n` OK results of random feasible designs (random metrics).
 fn fill(config: &Config, n: usize) {
     let mut store = Store::open(&config.store_path).unwrap();
@@ -146,7 +131,7 @@ fn main() {
         .replace("cron = \"*/2 * * * * *\"", "cron = \"0 0 3 1 1 *\"")
         .replace("poll_s = 0.5", "poll_s = 5");
     std::fs::write(dir.path().join("config.toml"), text).unwrap();
-    println!("machine: {}", machine());
+    println!("machine: {}", diffuse_dse::bench::machine());
     println!("command: cargo bench --bench daemon");
     status_timing(dir.path());
     let seconds = std::env::args()

@@ -70,23 +70,9 @@ fn metrics(rng: &mut ChaCha8Rng) -> serde_json::Value {
     })
 }
 
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpus} CPUs, {model}")
-}
-
 fn main() {
     println!("command: cargo bench --bench store");
-    println!("machine: {}", machine());
+    println!("machine: {}", diffuse_dse::bench::machine());
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("store.db");
     let mut store = Store::open(&path).expect("a new store");

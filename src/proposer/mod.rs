@@ -3,7 +3,8 @@
 //! The daemon only orchestrates: it gathers a [`History`] from the store on a blocking thread,
 //! asks the proposer to [`Proposer::fit`] after enough new results, and to
 //! [`Proposer::propose`] whenever the queue runs low or a target has nothing queued. A
-//! proposer behind this trait can be swapped (DiffuSE slots in here) without touching the loop.
+//! proposer behind this trait ([`SobolRandom`], or [`crate::diffuse::DiffuSE`]) can be swapped
+//! without touching the loop.
 
 mod sobol_random;
 
