@@ -68,11 +68,9 @@ fn main() {
             let m = evaluator
                 .evaluate(&d, &ctx)
                 .expect("the evaluator evaluates");
-            let y: Vec<f64> = config
-                .objectives
-                .iter()
-                .map(|o| m.get(&o.name).expect("metric"))
-                .collect();
+            let y = config
+                .objective_values(&m)
+                .expect("every objective, finite");
             let ok = config.outcome_feasible(&m);
             history.ok.push((d, y, ok));
         }

@@ -11,6 +11,34 @@ use diffuse_dse::pareto::nondominated;
 /// Everything but the mesh shape, the memories and the clock held at the defaults.
 const FIX: &str = "sp_banks,acc_banks,retime,max_fanout,flatten,vt_flavour,dma_bus_bits,synth_strategy,dataflow,input_bits,acc_bits";
 
+/// `diffuse-dse bench` on the fixture's config with the walk held by [`FIX`], plus `extra`.
+fn bench(
+    fx: &Fixture,
+    samplers: &str,
+    seeds: &str,
+    budget: &str,
+    out: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "bench",
+        "--config",
+        "config.toml",
+        "--samplers",
+        samplers,
+        "--seeds",
+        seeds,
+        "--budget",
+        budget,
+        "--fix",
+        FIX,
+        "-o",
+        out,
+    ];
+    args.extend(extra);
+    run(&args, fx.dir.path())
+}
+
 #[test]
 fn the_grid_walk_finds_the_brute_force_front() {
     let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
@@ -66,24 +94,7 @@ fn the_grid_walk_finds_the_brute_force_front() {
 #[test]
 fn a_small_bench_writes_its_tables_plots_and_traces() {
     let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
-    let out = run(
-        &[
-            "bench",
-            "--config",
-            "config.toml",
-            "--samplers",
-            "random,sobol",
-            "--seeds",
-            "2",
-            "--budget",
-            "16",
-            "--fix",
-            FIX,
-            "-o",
-            "b",
-        ],
-        fx.dir.path(),
-    );
+    let out = bench(&fx, "random,sobol", "2", "16", "b", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let md = stdout(&out);
     assert!(md.contains("## After 16 evaluations"), "{md}");
@@ -104,24 +115,7 @@ fn a_small_bench_writes_its_tables_plots_and_traces() {
         assert_eq!(t.lines().count(), 16, "{s}");
     }
     // The same seed gives the same trace.
-    let again = run(
-        &[
-            "bench",
-            "--config",
-            "config.toml",
-            "--samplers",
-            "random",
-            "--seeds",
-            "1",
-            "--budget",
-            "16",
-            "--fix",
-            FIX,
-            "-o",
-            "c",
-        ],
-        fx.dir.path(),
-    );
+    let again = bench(&fx, "random", "1", "16", "c", &[]);
     assert!(again.status.success());
     let params = |p: &std::path::Path| -> Vec<String> {
         std::fs::read_to_string(p)
@@ -135,44 +129,14 @@ fn a_small_bench_writes_its_tables_plots_and_traces() {
         params(&fx.path("c/traces/random-0.jsonl"))
     );
     // Bad flags: one message, exit 2.
-    let bad = run(
-        &[
-            "bench",
-            "--config",
-            "config.toml",
-            "--samplers",
-            "annealing",
-            "-o",
-            "d",
-        ],
-        fx.dir.path(),
-    );
+    let bad = bench(&fx, "annealing", "1", "16", "d", &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         stderr(&bad).contains("unknown sampler \"annealing\""),
         "{}",
         stderr(&bad)
     );
-    let peer = run(
-        &[
-            "bench",
-            "--config",
-            "config.toml",
-            "--samplers",
-            "tpe",
-            "--seeds",
-            "1",
-            "--budget",
-            "8",
-            "--fix",
-            FIX,
-            "-o",
-            "e",
-            "--peers-dir",
-            "nowhere",
-        ],
-        fx.dir.path(),
-    );
+    let peer = bench(&fx, "tpe", "1", "8", "e", &["--peers-dir", "nowhere"]);
     assert_eq!(peer.status.code(), Some(2));
     assert!(
         stderr(&peer).contains("peer harness, which is not set up"),
@@ -184,27 +148,8 @@ fn a_small_bench_writes_its_tables_plots_and_traces() {
 #[test]
 fn a_bench_reuses_the_traces_of_an_earlier_one() {
     let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
-    let args = |out: &'static str| -> Vec<&'static str> {
-        vec![
-            "bench",
-            "--config",
-            "config.toml",
-            "--samplers",
-            "random",
-            "--seeds",
-            "1",
-            "--budget",
-            "16",
-            "--fix",
-            FIX,
-            "-o",
-            out,
-        ]
-    };
-    assert!(run(&args("a"), fx.dir.path()).status.success());
-    let mut again = args("b");
-    again.extend(["--reuse", "a"]);
-    let out = run(&again, fx.dir.path());
+    assert!(bench(&fx, "random", "1", "16", "a", &[]).status.success());
+    let out = bench(&fx, "random", "1", "16", "b", &["--reuse", "a"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let a = std::fs::read_to_string(fx.path("a/summary.csv")).unwrap();
     let b = std::fs::read_to_string(fx.path("b/summary.csv")).unwrap();

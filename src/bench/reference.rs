@@ -183,11 +183,15 @@ fn minimized(config: &Config, metrics: &crate::space::Metrics) -> Option<Vec<f64
     if !config.outcome_feasible(metrics) {
         return None;
     }
-    config
-        .objectives
-        .iter()
-        .map(|o| Some(o.minimized(metrics.get(&o.name)?)))
-        .collect()
+    let values = config.objective_values(metrics)?;
+    Some(
+        config
+            .objectives
+            .iter()
+            .zip(values)
+            .map(|(o, y)| o.minimized(y))
+            .collect(),
+    )
 }
 
 /// Design by design through the evaluator: the non-dominated points and the count.

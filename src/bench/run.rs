@@ -86,18 +86,15 @@ pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64),
         crate::daemon::prepare_store(&db, &cfg).await?;
         let (cancel, events) = (Cancel::new(), Events::new());
         let mut seconds: Vec<(usize, f64)> = Vec::new();
-        loop {
-            let before = db.call(|s| s.result_count()).await? as usize;
-            if before >= budget {
-                break;
-            }
+        let mut done = db.call(|s| s.result_count()).await? as usize;
+        while done < budget {
             let queued_before = db.call(|s| s.queued_count()).await?;
             let t = Instant::now();
             crate::daemon::top_up(&db, &cfg).await?;
             let spent = t.elapsed().as_secs_f64();
             let queued = db.call(|s| s.queued_count()).await?;
             let proposed = queued.saturating_sub(queued_before).max(1);
-            seconds.push((before, spent / proposed as f64));
+            seconds.push((done, spent / proposed as f64));
             match crate::runners::claim_and_run(
                 &db,
                 &cfg,
@@ -117,9 +114,11 @@ pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64),
                 ingest_pass(s, &c, &targets).map(|_| ())
             })
             .await?;
-            if db.call(|s| s.result_count()).await? as usize == before {
-                break;
+            let now = db.call(|s| s.result_count()).await? as usize;
+            if now == done {
+                break; // nothing came back: the space is exhausted
             }
+            done = now;
         }
         let objectives = config.objectives.clone();
         let (order, ok, failed, train_seconds) = db

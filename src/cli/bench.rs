@@ -119,13 +119,7 @@ impl BenchCmd {
         let default = evaluator
             .evaluate(&config.space.default_design(), &ctx)
             .ok()
-            .and_then(|m| {
-                config
-                    .objectives
-                    .iter()
-                    .map(|o| m.get(&o.name))
-                    .collect::<Option<Vec<f64>>>()
-            });
+            .and_then(|m| config.objective_values(&m));
         let command: Vec<String> = std::env::args().collect();
         let md = bench::write_outputs(
             &config,

@@ -140,6 +140,15 @@ impl Config {
         out
     }
 
+    /// The objectives' values in the metrics, in objective order; `None` when one is missing or
+    /// not finite.
+    pub fn objective_values(&self, metrics: &crate::space::Metrics) -> Option<Vec<f64>> {
+        self.objectives
+            .iter()
+            .map(|o| metrics.get(&o.name).filter(|v| v.is_finite()))
+            .collect()
+    }
+
     /// Whether the metrics meet every outcome constraint (violation ≤ 0).
     pub fn outcome_feasible(&self, metrics: &crate::space::Metrics) -> bool {
         let lookup = |n: &str| metrics.get(n).map(crate::space::expr::Operand::Num);

@@ -245,6 +245,7 @@ async fn one_cycle(
     let _release = ReleaseMemory; // declared first, so it drops after the history
     let history = db.call(move |s| history(s, &cfg, active, starved)).await?;
     let mut version = latest.map(|(v, ..)| v);
+    let mut cancelled = 0;
     if due {
         let proposer = proposer.clone();
         let h = history.clone();
@@ -266,7 +267,7 @@ async fn one_cycle(
             weights: fit.weights,
         };
         let replaces = model.weights.is_some();
-        let v = db
+        let (v, n) = db
             .call(move |s| {
                 let v = s.insert_model(&model)?;
                 // Queued proposals of older models give way to the new model's.
@@ -281,7 +282,7 @@ async fn one_cycle(
                 Ok((v, cancelled))
             })
             .await?;
-        let (v, cancelled) = v;
+        cancelled = n;
         tracing::info!(
             version = v.0,
             n_results,
@@ -297,9 +298,9 @@ async fn one_cycle(
         });
         version = Some(v);
     }
-    // After a refit the queue may have emptied (older proposals cancelled): recount, and let
-    // the believers be what is still live.
-    let (want, history) = if due {
+    // A refit that cancelled older proposals emptied part of the queue: recount, and let the
+    // believers be what is still live.
+    let (want, history) = if cancelled > 0 {
         let (queued, pending) = db
             .call(|s| Ok((s.queued_count()? as usize, s.pending_designs()?)))
             .await?;

@@ -349,9 +349,10 @@ impl DiffuSE {
                 .collect();
             raw.push((x, Origin::Local));
         }
-        let Some(legalizer) = self.legalizer().cloned() else {
+        if self.legalizer().is_none() {
             return self.startup.propose(history, n);
-        };
+        }
+        let legalizer = self.legalizer.as_ref().expect("built just above");
         for _ in 0..s.random_candidates {
             let d = &legalizer.pool()[rng.random_range(0..legalizer.pool().len())];
             raw.push((self.encoder.encode(d), Origin::Pool));

@@ -113,12 +113,7 @@ pub fn load(config: &Config, settings: &PretrainSettings, seed: u64) -> Result<P
             .filter(|d| config.space.feasible(d))
             .filter_map(|d| {
                 let m = evaluator.evaluate(&d, &ctx).ok()?;
-                let y: Option<Vec<f64>> = config
-                    .objectives
-                    .iter()
-                    .map(|o| m.get(&o.name).filter(|v| v.is_finite()))
-                    .collect();
-                Some((d, y?))
+                Some((d, config.objective_values(&m)?))
             })
             .collect()
     };

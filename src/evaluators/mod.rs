@@ -151,20 +151,8 @@ impl EvaluatorConfig {
         dir: &Path,
         problems: &mut Vec<Problem>,
     ) -> Option<Self> {
-        let (settings, span) = match settings {
-            Some(s) => {
-                let span = s.span();
-                (s.into_inner(), Some(span))
-            }
-            None => (gemmini_model::GemminiSettings::default(), None),
-        };
-        let found = settings.validate_in(dir);
-        let ok = found.is_empty();
-        problems.extend(found.into_iter().map(|p| Problem {
-            span: p.span.or(span.clone()),
-            ..p
-        }));
-        ok.then(|| EvaluatorConfig::GemminiModel {
+        let settings = with_defaults(settings, |s| s.validate_in(dir), problems)?;
+        Some(EvaluatorConfig::GemminiModel {
             settings,
             base_dir: dir.to_path_buf(),
         })
@@ -178,20 +166,8 @@ impl EvaluatorConfig {
         dir: &Path,
         problems: &mut Vec<Problem>,
     ) -> Option<Self> {
-        let (settings, span) = match settings {
-            Some(s) => {
-                let span = s.span();
-                (s.into_inner(), Some(span))
-            }
-            None => (asap7::Asap7Settings::default(), None),
-        };
-        let found = settings.validate();
-        let ok = found.is_empty();
-        problems.extend(found.into_iter().map(|p| Problem {
-            span: p.span.or(span.clone()),
-            ..p
-        }));
-        ok.then(|| EvaluatorConfig::Asap7 {
+        let settings = with_defaults(settings, asap7::Asap7Settings::validate, problems)?;
+        Some(EvaluatorConfig::Asap7 {
             settings,
             base_dir: dir.to_path_buf(),
         })
@@ -225,4 +201,27 @@ impl EvaluatorConfig {
             base_dir: dir.to_path_buf(),
         })
     }
+}
+
+/// An optional settings table, or its defaults when absent, validated: its problems are added
+/// (pointing at the table when they have no span of their own) and `None` comes back if any.
+fn with_defaults<S: Default>(
+    settings: Option<toml::Spanned<S>>,
+    validate: impl FnOnce(&S) -> Vec<Problem>,
+    problems: &mut Vec<Problem>,
+) -> Option<S> {
+    let (settings, span) = match settings {
+        Some(s) => {
+            let span = s.span();
+            (s.into_inner(), Some(span))
+        }
+        None => (S::default(), None),
+    };
+    let found = validate(&settings);
+    let ok = found.is_empty();
+    problems.extend(found.into_iter().map(|p| Problem {
+        span: p.span.or(span.clone()),
+        ..p
+    }));
+    ok.then_some(settings)
 }
