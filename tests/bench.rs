@@ -156,3 +156,42 @@ fn a_bench_reuses_the_traces_of_an_earlier_one() {
     // The same figures, and the seconds per proposal carried over from the first run.
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_bench_on_an_eda_flow_measures_against_the_union_of_the_runs_fronts() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    // A stand-in flow: latency from the clock, power from the mesh, inside the ref point.
+    fx.use_flow(
+        "#!/bin/sh\necho \"{\\\"latency_ms\\\": $(($1 / 10)), \\\"power_mw\\\": $((10 * $2)), \\\"area_mm2\\\": 0.1}\"\n",
+        r#"["./flow.sh", "{clock_ps}", "{mesh_rows}"]"#,
+        "timeout_s = 30\n",
+    );
+    let out = bench(&fx, "random,sobol", "1", "8", "b", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.contains("union of the runs' fronts"), "{md}");
+    assert!(!md.contains("grid walk"), "{md}");
+    let csv = std::fs::read_to_string(fx.path("b/summary.csv")).unwrap();
+    let hv: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|row| row.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(hv.len(), 2, "{csv}");
+    // Every run lies inside the union; the union's points come from the runs, so one run
+    // alone would reach 1, and two runs share it.
+    assert!(hv.iter().all(|&h| h > 0.0 && h <= 1.0 + 1e-9), "{csv}");
+    let alone = bench(&fx, "random", "1", "8", "c", &[]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    let csv = std::fs::read_to_string(fx.path("c/summary.csv")).unwrap();
+    let hv: f64 = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((hv - 1.0).abs() < 1e-9, "{csv}");
+}

@@ -1,5 +1,6 @@
 //! The reference front a run is measured against: the analytical Gemmini model's exact front
-//! over the discrete grid, walked in Rust, merged with every design any run found.
+//! over the discrete grid, walked in Rust, merged with every design any run found. An EDA
+//! flow has no exact front; its reference is the union of the runs' fronts.
 //!
 //! The full Gemmini space has billions of grid points and a float parameter, so the walk holds
 //! some parameters at their defaults (`fixed`, and every float) and enumerates the rest. It
@@ -81,17 +82,33 @@ fn grid(params: &[&Param]) -> Vec<Design> {
     out
 }
 
-/// The exact front of an analytical evaluator over the config's grid, with the `held`
-/// parameters at their given values and every other float at its default. Needs every
-/// objective to have a `ref`. The gemmini-model evaluator takes the fast walk; `synthetic`
-/// goes design by design (its grid is small).
-pub fn exact(config: &Config, held: &Design) -> Result<ReferenceFront, String> {
-    for name in held.0.keys() {
-        if config.space.param(name).is_none() {
-            return Err(format!("--fix {name}: no such parameter in the space"));
-        }
+/// The front a benchmark measures against: the exact front ([`exact`]) for an analytical
+/// evaluator; for any other (an EDA flow, whose front nobody can enumerate) an empty front
+/// that [`ReferenceFront::merge`] fills with every design the runs found, so HV is normalized
+/// by the union of the runs' fronts.
+pub fn for_bench(config: &Config, held: &Design) -> Result<ReferenceFront, String> {
+    if matches!(
+        config.evaluator,
+        EvaluatorConfig::GemminiModel { .. } | EvaluatorConfig::Synthetic
+    ) {
+        return exact(config, held);
     }
-    let reference: Vec<f64> = config
+    Ok(ReferenceFront {
+        points: Vec::new(),
+        reference: reference_point(config)?,
+        hv: 0.0,
+        enumerated: 0,
+        seconds: 0.0,
+        note: format!(
+            "no exact front: the {} evaluator is not analytical, so the reference is the union of the runs' fronts",
+            config.evaluator.name()
+        ),
+    })
+}
+
+/// Every objective's `ref`, in minimization form; the benchmark needs a fixed one.
+fn reference_point(config: &Config) -> Result<Vec<f64>, String> {
+    config
         .objectives
         .iter()
         .map(|o| {
@@ -102,7 +119,20 @@ pub fn exact(config: &Config, held: &Design) -> Result<ReferenceFront, String> {
                 )
             })
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// The exact front of an analytical evaluator over the config's grid, with the `held`
+/// parameters at their given values and every other float at its default. Needs every
+/// objective to have a `ref`. The gemmini-model evaluator takes the fast walk; `synthetic`
+/// goes design by design (its grid is small).
+pub fn exact(config: &Config, held: &Design) -> Result<ReferenceFront, String> {
+    for name in held.0.keys() {
+        if config.space.param(name).is_none() {
+            return Err(format!("--fix {name}: no such parameter in the space"));
+        }
+    }
+    let reference = reference_point(config)?;
     let mut base = config.space.default_design();
     base.0.extend(held.0.clone());
     let constrained: BTreeSet<String> = config

@@ -235,9 +235,18 @@ pub fn write_outputs(
         plan.batch
     )
     .expect("string");
+    let walk = if reference.enumerated > 0 {
+        format!(
+            " The grid walk took {:.1} s ({:.2} M designs/s, one core).",
+            reference.seconds,
+            reference.enumerated as f64 / reference.seconds.max(1e-9) / 1e6
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         md,
-        "- Reference front: {} points, HV {:.6e} against ({}); {}. The grid walk took {:.1} s ({:.2} M designs/s, one core).",
+        "- Reference front: {} points, HV {:.6e} against ({}); {}.{walk}",
         reference.points.len(),
         reference.hv,
         config
@@ -248,8 +257,6 @@ pub fn write_outputs(
             .collect::<Vec<_>>()
             .join(", "),
         reference.note,
-        reference.seconds,
-        reference.enumerated as f64 / reference.seconds.max(1e-9) / 1e6
     )
     .expect("string");
     writeln!(md, "\nMedian [25th, 75th percentile] over seeds. HV is normalized by the reference front's HV; \"evals to 90 %\" is the median first evaluation count reaching 90 % of it (`>N`: not reached by the median run).\n").expect("string");
