@@ -123,7 +123,7 @@ pub fn run_plan(config: &Config, plan: &Plan) -> Result<Vec<Run>, BenchError> {
             } else if run::OWN.contains(&sampler.as_str()) {
                 let dir = tempfile_dir(&plan.out, sampler, seed)?;
                 let c = run::run_config(config, sampler, seed, plan.budget, plan.batch, &dir);
-                let (e, train) = run::run_own(&c, plan.budget)?;
+                let (e, train) = run::run_own(&c, plan.budget, &format!("{sampler} seed {seed}"))?;
                 let _ = std::fs::remove_dir_all(&dir);
                 write_trace(&file, sampler, seed, &e)?;
                 write_file(

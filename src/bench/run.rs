@@ -5,7 +5,7 @@
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::BenchError;
 use crate::config::{Config, ProposerKind};
@@ -69,9 +69,18 @@ pub fn run_config(
     c
 }
 
-/// Run an own sampler to `budget` evaluations (fewer if the space runs out). Returns the
-/// evaluations and the seconds spent in fits.
-pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64), BenchError> {
+/// How often a run reports its progress on stderr: an EDA flow's run takes hours, an
+/// analytical one seconds (and then says nothing until it ends).
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Run an own sampler to `budget` evaluations (fewer if the space runs out), reporting
+/// progress as `label` at most every [`PROGRESS_EVERY`]. Returns the evaluations and the
+/// seconds spent in fits.
+pub fn run_own(
+    config: &Config,
+    budget: usize,
+    label: &str,
+) -> Result<(Vec<Evaluation>, f64), BenchError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -87,6 +96,7 @@ pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64),
         let (cancel, events) = (Cancel::new(), Events::new());
         let mut seconds: Vec<(usize, f64)> = Vec::new();
         let mut done = db.call(|s| s.result_count()).await? as usize;
+        let (started, mut reported) = (Instant::now(), Instant::now());
         while done < budget {
             let queued_before = db.call(|s| s.queued_count()).await?;
             let t = Instant::now();
@@ -119,6 +129,13 @@ pub fn run_own(config: &Config, budget: usize) -> Result<(Vec<Evaluation>, f64),
                 break; // nothing came back: the space is exhausted
             }
             done = now;
+            if reported.elapsed() >= PROGRESS_EVERY && done < budget {
+                eprintln!(
+                    "  {label}: {done}/{budget} evaluations after {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+                reported = Instant::now();
+            }
         }
         let objectives = config.objectives.clone();
         let (order, ok, failed, train_seconds) = db
