@@ -213,6 +213,64 @@ fn evaluate_prints_the_default_and_names_bad_overrides() {
 }
 
 #[test]
+fn a_failed_evaluate_keeps_the_folder_with_the_tools_logs() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");
+    // The flow fails while the file `broken` exists beside the config.
+    let flag = fx.path("broken");
+    fx.use_flow(
+        &format!(
+            "#!/bin/sh\nif [ -f '{}' ]; then echo 'the flow broke' > \"$1/flow.log\"; exit 3; fi\necho '{{\"latency_ms\": 1, \"power_mw\": 2, \"area_mm2\": 0.1}}'\n",
+            flag.display()
+        ),
+        r#"["./flow.sh", "{workdir}"]"#,
+        "timeout_s = 30\n",
+    );
+    let cfg = fx.config_path();
+    let evaluate = || {
+        run(
+            &["evaluate", "--config", cfg.to_str().unwrap()],
+            fx.dir.path(),
+        )
+    };
+    std::fs::write(&flag, "").unwrap();
+    let out = evaluate();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let kept = err
+        .lines()
+        .find_map(|l| {
+            l.split_once("is kept: ")
+                .map(|(_, dir)| dir.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no kept folder named: {err}"));
+    let log = walk(std::path::Path::new(&kept))
+        .into_iter()
+        .find(|p| p.ends_with("flow.log"))
+        .unwrap_or_else(|| panic!("no flow.log under {kept}"));
+    assert_eq!(std::fs::read_to_string(log).unwrap(), "the flow broke\n");
+    std::fs::remove_dir_all(&kept).unwrap();
+    // A good evaluation leaves nothing behind.
+    std::fs::remove_file(&flag).unwrap();
+    let out = evaluate();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("is kept"), "{}", stderr(&out));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
 fn ingest_keeps_good_rows_and_rejects_bad_ones_with_reasons() {
     let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");
     let header = "mesh_rows,mesh_cols,tile_rows,tile_cols,dataflow,sp_capacity_kib,sp_banks,acc_capacity_kib,acc_banks,clock_ps,vt_flavour,latency_ms,power_mw,area_mm2";

@@ -46,10 +46,19 @@ impl EvaluateCmd {
         let result = if self.jsonl {
             jsonl(&config, evaluator.as_ref(), &ctx)
         } else {
-            self.one(&config, evaluator.as_ref(), &ctx)
+            self.one(&config, evaluator.as_ref(), &ctx).map(|()| 0)
         };
-        let _ = std::fs::remove_dir_all(&workdir);
-        result
+        // A failed evaluation's message names its tool's log: keep the folder it is in.
+        let wrote = std::fs::read_dir(&workdir).is_ok_and(|mut d| d.next().is_some());
+        if wrote && !matches!(result, Ok(0)) {
+            eprintln!(
+                "the failed evaluations' work folder, with the tools' logs, is kept: {}",
+                workdir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&workdir);
+        }
+        result.map(|_| ())
     }
 
     fn evaluator_config(&self, config: &Config) -> Result<EvaluatorConfig, Failure> {
@@ -129,11 +138,13 @@ impl EvaluateCmd {
     }
 }
 
-/// Evaluate every design of stdin, in order, one JSON line out per line in.
-fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdResult {
+/// Evaluate every design of stdin, in order, one JSON line out per line in. Returns how many
+/// evaluations failed.
+fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> Result<usize, Failure> {
     use std::io::{BufRead, Write};
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut failed = 0;
     for (n, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line.map_err(|e| Failure::runtime(format!("stdin: {e}")))?;
         if line.trim().is_empty() {
@@ -146,6 +157,7 @@ fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdRe
                     serde_json::json!({"line": n + 1, "design": design, "metrics": metrics})
                 }
                 Err(e) => {
+                    failed += 1;
                     serde_json::json!({"line": n + 1, "design": design, "error": e.to_string()})
                 }
             },
@@ -154,7 +166,7 @@ fn jsonl(config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdRe
             .and_then(|()| out.flush())
             .map_err(|e| Failure::runtime(format!("stdout: {e}")))?;
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// A JSON object of parameter values over the default design, checked against the space.
