@@ -212,6 +212,77 @@ fn evaluate_prints_the_default_and_names_bad_overrides() {
     }
 }
 
+/// `evaluate --layers`: the analytical model layer by layer, summing to the design's cycles.
+#[test]
+fn evaluate_layers_breaks_the_cycles_down_by_layer() {
+    let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");
+    let cfg = fx.config_path();
+    let cfg = cfg.to_str().unwrap();
+    let out = run(&["evaluate", "--config", cfg, "--layers"], fx.dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(
+        (v["workload"].as_str(), layers.len()),
+        (Some("resnet50"), 30)
+    );
+    // the default's ResNet-50 run (PORTING §3.9): 16 550 543 cycles; BOTH picks WS for every
+    // layer, since OS waits for its DRAM traffic
+    let sum: f64 = layers.iter().map(|l| l["cycles"].as_f64().unwrap()).sum();
+    assert_eq!(v["cycles"].as_f64().unwrap().round(), 16_550_543.0, "{v}");
+    assert!((sum - v["cycles"].as_f64().unwrap()).abs() < 1e-3);
+    assert!(layers.iter().all(|l| l["dataflow"] == "WS"), "{v}");
+    let conv1 = &layers[0];
+    assert_eq!(
+        (&conv1["name"], &conv1["m"], &conv1["k"], &conv1["n"]),
+        (&"conv1".into(), &12544.into(), &147.into(), &64.into())
+    );
+    // a layer's cycles are never below its array's part, which is stream + tiles·f
+    for l in layers {
+        let (array, stream, tiles) = (
+            l["array_cycles"].as_f64().unwrap(),
+            l["stream"].as_f64().unwrap(),
+            l["tiles"].as_f64().unwrap(),
+        );
+        assert_eq!(array, stream + tiles * v["fill_cycles"].as_f64().unwrap());
+        assert!(l["cycles"].as_f64().unwrap() >= array, "{l}");
+    }
+
+    let os = run(
+        &[
+            "evaluate",
+            "--config",
+            cfg,
+            "--layers",
+            "--set",
+            "dataflow=OS",
+        ],
+        fx.dir.path(),
+    );
+    let os: serde_json::Value = serde_json::from_slice(&os.stdout).unwrap();
+    let os_layers = os["layers"].as_array().unwrap();
+    assert!(os_layers.iter().all(|l| l["dataflow"] == "OS"), "{os}");
+    assert!(os["cycles"].as_f64().unwrap() > v["cycles"].as_f64().unwrap());
+
+    let out = run(
+        &[
+            "evaluate",
+            "--config",
+            cfg,
+            "--layers",
+            "--evaluator",
+            "synthetic",
+        ],
+        fx.dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--layers needs the gemmini-model evaluator"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_failed_evaluate_keeps_the_folder_with_the_tools_logs() {
     let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");

@@ -1,10 +1,13 @@
 //! `diffuse-dse evaluate`: evaluate one design by hand (the default with overrides), or a
 //! stream of designs as JSON lines, so that any tool (a peer optimizer, a script) can drive
-//! the same evaluators.
+//! the same evaluators; `--layers` gives the analytical model's cycles layer by layer
+//! (`benchmarks/scalesim/` compares them with SCALE-Sim).
 
 use super::{CmdResult, ConfigArg, Failure};
 use crate::config::Config;
+use crate::evaluators::gemmini_model::{GemminiConfig, GemminiModel};
 use crate::evaluators::{Cancel, EvalContext, Evaluator, EvaluatorConfig};
+use crate::perf::BlockDataflow;
 use crate::space::Design;
 
 /// Evaluate the space's default design, changed by `--set NAME=VALUE`, and print its QoR.
@@ -28,11 +31,21 @@ pub struct EvaluateCmd {
     /// design that is not legal or whose evaluation failed.
     #[arg(long, conflicts_with_all = ["set", "json"])]
     pub jsonl: bool,
+    /// Print the analytical model's cycles of the design layer by layer (gemmini-model only),
+    /// as one JSON object: `{"design", "workload", "period_ps", "bytes_per_cycle",
+    /// "fill_cycles", "cycles", "layers": [{"name", "m", "n", "k", "multiplicity",
+    /// "dataflow", "cycles", "array_cycles", "stream", "tiles", "dram_bytes",
+    /// "prologue_bytes"}]}`, each count over all of the layer's `groups·count` GEMMs.
+    #[arg(long, conflicts_with_all = ["jsonl", "json"])]
+    pub layers: bool,
 }
 
 impl EvaluateCmd {
     pub fn run(self) -> CmdResult {
         let config = self.config.load()?;
+        if self.layers {
+            return self.per_layer(&config);
+        }
         let evaluator = self
             .evaluator_config(&config)?
             .build()
@@ -87,28 +100,7 @@ impl EvaluateCmd {
 
     /// The default design with `--set` overrides, evaluated and printed.
     fn one(&self, config: &Config, evaluator: &dyn Evaluator, ctx: &EvalContext) -> CmdResult {
-        let space = &config.space;
-        let mut design = space.default_design();
-        for item in &self.set {
-            let (name, text) = item.split_once('=').ok_or_else(|| {
-                Failure::usage(format!(
-                    "--set {item}: expected NAME=VALUE, e.g. --set clock_ps=800."
-                ))
-            })?;
-            let param = space.param(name.trim()).ok_or_else(|| {
-                Failure::usage(format!(
-                    "--set {item}: '{name}' is not a parameter (parameters: {}).",
-                    space.names().join(", ")
-                ))
-            })?;
-            let value = param
-                .parse_text(text)
-                .map_err(|e| Failure::usage(format!("--set {item}: {e}.")))?;
-            design.set(&param.name, value);
-        }
-        space
-            .check(&design)
-            .map_err(|e| Failure::usage(format!("the design is not legal: {e}.")))?;
+        let design = self.design(config)?;
         let result = evaluator.evaluate(&design, ctx);
         let metrics = result.map_err(|e| match e {
             // a missing tool or file fails every design alike: the user's setup, exit 2
@@ -135,6 +127,87 @@ impl EvaluateCmd {
             }
         }
         Ok(())
+    }
+
+    /// `--layers`: the analytical model's cycles, layer by layer, at the period the model gives
+    /// the design.
+    fn per_layer(&self, config: &Config) -> CmdResult {
+        let chosen = self.evaluator_config(config)?;
+        let name = chosen.name();
+        let EvaluatorConfig::GemminiModel { settings, base_dir } = chosen else {
+            return Err(Failure::usage(format!(
+                "--layers needs the gemmini-model evaluator, not {name}: pass --evaluator gemmini-model."
+            )));
+        };
+        let model = GemminiModel::new(&settings, &base_dir).map_err(Failure::usage)?;
+        let design = self.design(config)?;
+        let cfg = GemminiConfig::from_design(&design).map_err(Failure::usage)?;
+        let period_ps = model.evaluate(&cfg).period_ps;
+        let perf_cfg = cfg.perf_config();
+        let runs = model.perf().run_layers(&perf_cfg, period_ps);
+        let layers: Vec<_> = model
+            .workload()
+            .layers
+            .iter()
+            .zip(&runs)
+            .map(|(layer, run)| {
+                serde_json::json!({
+                    "name": layer.name,
+                    "m": layer.m,
+                    "n": layer.n,
+                    "k": layer.k,
+                    "multiplicity": layer.multiplicity(),
+                    "dataflow": match run.dataflow {
+                        BlockDataflow::Os => "OS",
+                        BlockDataflow::Ws => "WS",
+                    },
+                    "cycles": run.cycles,
+                    "array_cycles": run.array_cycles,
+                    "stream": run.terms.stream,
+                    "tiles": run.terms.tiles,
+                    "dram_bytes": run.terms.dram,
+                    "prologue_bytes": run.terms.prologue,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "design": design,
+            "workload": model.workload().name,
+            "period_ps": period_ps,
+            "bytes_per_cycle": model.perf().bytes_per_cycle(&perf_cfg, period_ps),
+            "fill_cycles": runs.first().map_or(0.0, |r| r.fill_cycles),
+            "cycles": runs.iter().map(|r| r.cycles).sum::<f64>(),
+            "layers": layers,
+        });
+        println!("{v}");
+        Ok(())
+    }
+
+    /// The default design with `--set NAME=VALUE` overrides, checked against the space.
+    fn design(&self, config: &Config) -> Result<Design, Failure> {
+        let space = &config.space;
+        let mut design = space.default_design();
+        for item in &self.set {
+            let (name, text) = item.split_once('=').ok_or_else(|| {
+                Failure::usage(format!(
+                    "--set {item}: expected NAME=VALUE, e.g. --set clock_ps=800."
+                ))
+            })?;
+            let param = space.param(name.trim()).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--set {item}: '{name}' is not a parameter (parameters: {}).",
+                    space.names().join(", ")
+                ))
+            })?;
+            let value = param
+                .parse_text(text)
+                .map_err(|e| Failure::usage(format!("--set {item}: {e}.")))?;
+            design.set(&param.name, value);
+        }
+        space
+            .check(&design)
+            .map_err(|e| Failure::usage(format!("the design is not legal: {e}.")))?;
+        Ok(design)
     }
 }
 

@@ -13,7 +13,8 @@
 //!
 //! The workload's cycles are the sum over layers, utilization is `MACs/(cycles·DIM²)`, and the
 //! byte counters are those of the chosen dataflow. Bank counts do not enter (there is no
-//! bank-conflict model).
+//! bank-conflict model). [`PerfModel::run_layers`] gives the same sum layer by layer
+//! (`docs/cycle-model.md` compares it with SCALE-Sim).
 
 pub mod array;
 pub mod layer_costs;
@@ -123,27 +124,14 @@ impl PerfModel {
     /// cycle). Allocates only the first time a memory configuration is seen.
     pub fn run(&self, cfg: &PerfConfig, period_ps: f64) -> PerfResult {
         let fill = exposed_fill_cycles(cfg.shape) as f64;
-        let bytes_per_cycle =
-            (f64::from(cfg.dma_bus_bits) / 8.0).min(self.dram_gbps * period_ps / 1000.0);
-        let x = 1.0 / bytes_per_cycle;
+        let x = 1.0 / self.bytes_per_cycle(cfg, period_ps);
         let mut out = PerfResult {
             macs: self.macs,
             ..PerfResult::default()
         };
         self.table.with_terms(&cfg.memory_key(), |terms| {
-            for [os, ws] in terms {
-                let cycles_os = os.stream + os.tiles * fill + os.dram * x;
-                let cycles_ws = (ws.stream + ws.tiles * fill).max(ws.dram * x) + ws.prologue * x;
-                let use_ws = match cfg.dataflow {
-                    Dataflow::Os => false,
-                    Dataflow::Ws => true,
-                    Dataflow::Both => cycles_ws <= cycles_os,
-                };
-                let (t, cycles) = if use_ws {
-                    (ws, cycles_ws)
-                } else {
-                    (os, cycles_os)
-                };
+            for pair in terms {
+                let (_, t, cycles) = choose(pair, cfg.dataflow, fill, x);
                 out.cycles += cycles;
                 out.dram_bytes += t.dram;
                 out.sp_read_bytes += t.sp_read;
@@ -155,6 +143,72 @@ impl PerfModel {
         let dim = cfg.shape.dim() as f64;
         out.utilization = self.macs / (out.cycles * dim * dim);
         out
+    }
+
+    /// [`run`](Self::run) layer by layer, in the workload's order: each layer's dataflow,
+    /// cycles and terms. The cycles sum to `run(cfg, period_ps).cycles`.
+    pub fn run_layers(&self, cfg: &PerfConfig, period_ps: f64) -> Vec<LayerRun> {
+        let fill = exposed_fill_cycles(cfg.shape) as f64;
+        let bytes_per_cycle = self.bytes_per_cycle(cfg, period_ps);
+        let x = 1.0 / bytes_per_cycle;
+        self.table.with_terms(&cfg.memory_key(), |terms| {
+            terms
+                .iter()
+                .map(|pair| {
+                    let (dataflow, terms, cycles) = choose(pair, cfg.dataflow, fill, x);
+                    LayerRun {
+                        dataflow,
+                        cycles,
+                        array_cycles: terms.stream + terms.tiles * fill,
+                        fill_cycles: fill,
+                        bytes_per_cycle,
+                        terms,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// DRAM bytes per cycle: `min(dma_bus_bits/8, dram_gbps·period_ps/1000)`.
+    pub fn bytes_per_cycle(&self, cfg: &PerfConfig, period_ps: f64) -> f64 {
+        (f64::from(cfg.dma_bus_bits) / 8.0).min(self.dram_gbps * period_ps / 1000.0)
+    }
+}
+
+/// One layer's part of a run (all of its `groups·count` GEMMs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerRun {
+    /// The dataflow the layer runs with (`BOTH` picks the faster).
+    pub dataflow: BlockDataflow,
+    /// The layer's cycles, DRAM included: the formula of the module doc.
+    pub cycles: f64,
+    /// The array's part alone, `stream + tiles·f`, as if DRAM were free.
+    pub array_cycles: f64,
+    /// `f = DIM + R + C − 1`, exposed once per tile.
+    pub fill_cycles: f64,
+    pub bytes_per_cycle: f64,
+    /// The terms of the chosen dataflow.
+    pub terms: LayerTerms,
+}
+
+/// One layer's dataflow, terms and cycles from its `[OS, WS]` terms, `f` and `x = 1/bw`.
+fn choose(
+    [os, ws]: &[LayerTerms; 2],
+    dataflow: Dataflow,
+    fill: f64,
+    x: f64,
+) -> (BlockDataflow, LayerTerms, f64) {
+    let cycles_os = os.stream + os.tiles * fill + os.dram * x;
+    let cycles_ws = (ws.stream + ws.tiles * fill).max(ws.dram * x) + ws.prologue * x;
+    let use_ws = match dataflow {
+        Dataflow::Os => false,
+        Dataflow::Ws => true,
+        Dataflow::Both => cycles_ws <= cycles_os,
+    };
+    if use_ws {
+        (BlockDataflow::Ws, *ws, cycles_ws)
+    } else {
+        (BlockDataflow::Os, *os, cycles_os)
     }
 }
 
@@ -199,6 +253,36 @@ mod tests {
             (r.acc_read_bytes, r.acc_write_bytes),
             (1_024_905_216.0, 1_024_905_216.0)
         );
+    }
+
+    /// The per-layer view sums to the run, and one layer's count follows the formula by hand.
+    #[test]
+    fn run_layers_sums_to_the_run_and_follows_the_formula() {
+        let model = PerfModel::new(Workload::load("bert-base").unwrap(), 16.0);
+        for df in Dataflow::ALL {
+            let cfg = default_config(df);
+            let layers = model.run_layers(&cfg, 1000.0);
+            let total: f64 = layers.iter().map(|l| l.cycles).sum();
+            assert_eq!(layers.len(), 6);
+            assert!((total - model.run(&cfg, 1000.0).cycles).abs() < 1e-6 * total);
+        }
+        // attn_scores: 144 GEMMs M 128, K 64, N 128 on 16×16 WS (Ib = Jb = 8, Kb = 4), tiled
+        // 5 × 6 × 4 blocks, so 2 × 2 × 1 tiles (the last i tile 48 rows):
+        // stream = Jb·Kb·(80 + 48) = 4096, tiles·f = 4·(16 + 16 + 16 − 1) = 188,
+        // DRAM = 128·64·2 + 64·128·2 + 128·128 = 49152 B = 3072 cycles at 16 B/cycle, hidden,
+        // prologue = 80·64 + 64·96 + 80·96 = 18944 B = 1184 cycles, not.
+        let key = default_config(Dataflow::Ws).memory_key();
+        let t = tiled_matmul_auto(16, key.sp_rows(), key.acc_rows(), true, 128, 128, 64);
+        assert_eq!(
+            (t.tile_i, t.tile_j, t.tile_k, t.n_i, t.n_j, t.n_k),
+            (5, 6, 4, 2, 2, 1)
+        );
+        let scores = model.run_layers(&default_config(Dataflow::Ws), 1000.0)[1];
+        assert_eq!(scores.dataflow, BlockDataflow::Ws);
+        assert_eq!((scores.fill_cycles, scores.bytes_per_cycle), (47.0, 16.0));
+        assert_eq!(scores.array_cycles, 144.0 * (4096.0 + 188.0));
+        assert_eq!(scores.terms.dram, 144.0 * 49152.0);
+        assert_eq!(scores.cycles, 144.0 * (4096.0 + 188.0 + 1184.0));
     }
 
     #[test]
