@@ -675,7 +675,8 @@ fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
                 let params = serde_json::to_value(&d).unwrap();
                 lines.push(
                     serde_json::json!({"params": params, "evaluator": "asap7", "metrics": {
-                    "latency_ms": q.latency_ms, "power_mw": q.power_mw, "area_mm2": q.area_mm2}})
+                    "latency_ms": q.latency_ms, "power_mw": q.power_mw, "area_mm2": q.area_mm2,
+                    "fmax_mhz": q.fmax_mhz}})
                     .to_string(),
                 );
             }

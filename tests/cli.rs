@@ -189,9 +189,10 @@ fn evaluate_prints_the_default_and_names_bad_overrides() {
     let out = run(&["evaluate", "--config", cfg, "--json"], fx.dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // Gemmini's default on ResNet-50 (PORTING §3.9): 24.170128 ms.
+    // Gemmini's default on ResNet-50 under the shipped coefficients: 26.151156 ms (24.170128 ms
+    // with the reference's, PORTING §3.9; the flow takes 28.472 ms).
     assert!(
-        (v["metrics"]["latency_ms"].as_f64().unwrap() - 24.170128).abs() < 1e-5,
+        (v["metrics"]["latency_ms"].as_f64().unwrap() - 26.151156).abs() < 1e-5,
         "{v}"
     );
 
@@ -397,7 +398,7 @@ fn evaluate_jsonl_streams_designs_to_qor() {
         .collect();
     assert_eq!(lines.len(), 5);
     assert!(
-        (lines[0]["metrics"]["latency_ms"].as_f64().unwrap() - 24.170128).abs() < 1e-5,
+        (lines[0]["metrics"]["latency_ms"].as_f64().unwrap() - 26.151156).abs() < 1e-5,
         "{}",
         lines[0]
     );

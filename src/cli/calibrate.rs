@@ -76,10 +76,19 @@ impl CalibrateCmd {
                     *r.metrics.get(TARGETS[1])?,
                     *r.metrics.get(TARGETS[2])?,
                 ];
+                let min_period_ps = r
+                    .metrics
+                    .get("fmax_mhz")
+                    .map(|f| 1e6 / f)
+                    .filter(|p| p.is_finite() && *p > 0.0);
                 measured
                     .iter()
                     .all(|v| v.is_finite() && *v > 0.0)
-                    .then_some(Row { cfg, measured })
+                    .then_some(Row {
+                        cfg,
+                        measured,
+                        min_period_ps,
+                    })
             })
             .collect();
         if rows.len() < 4 {

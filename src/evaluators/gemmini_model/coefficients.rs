@@ -1,9 +1,11 @@
 //! The technology coefficients of the model (reference: gemmini_model/technology.py:36-47 and
 //! coefficients*.json at 9201a62).
 //!
-//! `data/calibration/coefficients.json` is the fit to the ASAP7 flow (37 ResNet-50 rows, see
-//! `docs/gemmini-model.md`); `coefficients_prior.json` holds the first-principles values every
-//! calibration starts from. Both are embedded; a `coefficients` setting can point at another file.
+//! `data/calibration/coefficients.json` is the fit to the ASAP7 flow (72 ResNet-50 rows, see
+//! `docs/asap7-flow.md`, "Calibration"); `coefficients_prior.json` holds the first-principles
+//! values every calibration starts from; `coefficients-9201a62.json` is the reference's fit (37
+//! rows, `docs/gemmini-model.md`), which the golden tests use. All are embedded; a
+//! `coefficients` setting can point at another file.
 
 use std::path::Path;
 
@@ -11,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 const SHIPPED: &str = include_str!("../../../data/calibration/coefficients.json");
 const PRIOR: &str = include_str!("../../../data/calibration/coefficients_prior.json");
+const REFERENCE: &str = include_str!("../../../data/calibration/coefficients-9201a62.json");
 
 /// Every coefficient of the technology model. The per-Vt arrays follow
 /// [`VtFlavour::ALL`](super::VtFlavour::ALL): RVT, RVT+LVT, LVT, LVT+SLVT, SLVT.
@@ -41,14 +44,35 @@ pub struct Coefficients {
     pub mean_cell_area_um2: f64,
     pub sram_area_scale: f64,
     // --- delay (ps) -------------------------------------------------------------------
+    // Two sets of path terms add up: the reference's (`add_ps_per_log2bit`, `stage_ps`,
+    // `hop_ps`, `flatten_delay_gain`, `retime_delay_gain`, one `vt_delay` per flavour) and the
+    // path-structured ones fitted to the flow (issue 13; `#[serde(default)]`, 0 or absent in
+    // the reference's files, which therefore give the reference model). The shipped fit sets
+    // the reference terms to 0.
+    /// The register's clock-to-output and setup, on every path.
     pub reg_ps: f64,
+    /// The multiplier, per input bit.
     pub mul_ps_per_bit: f64,
     pub add_ps_per_log2bit: f64,
+    /// The accumulator adder mapped for area (a ripple), per accumulator bit.
+    #[serde(default)]
+    pub add_ps_per_bit: f64,
     /// Delay of one more PE row in a tile's combinational chain (WS and BOTH).
     pub stage_ps: f64,
     /// Delay of one more PE hop in a tile (OS rows, and columns for every dataflow).
     pub hop_ps: f64,
+    /// One more PE row of a WS or BOTH tile's partial-sum chain, per accumulator bit, in a
+    /// flattened tile (ABC overlaps the carries of the chained adders).
+    #[serde(default)]
+    pub stage_ps_per_bit: f64,
+    /// The same with the hierarchy kept: every PE's adder ripples on its own.
+    #[serde(default)]
+    pub stage_hier_ps_per_bit: f64,
     pub mux_ps: f64,
+    /// The tile's input registers drive every PE of their row (and, OS and BOTH, of their
+    /// column): per operand bit driven.
+    #[serde(default)]
+    pub fanin_ps_per_bit: f64,
     pub fanout_ps: f64,
     pub delay_strategy_delay: f64,
     /// The fastest synthesis result as a fraction of the relaxed path, per ABC script.
@@ -56,9 +80,21 @@ pub struct Coefficients {
     pub min_delay_frac_delay: f64,
     pub flatten_delay_gain: f64,
     pub retime_delay_gain: f64,
+    /// Retiming's growth of the input fan-in term.
+    #[serde(default)]
+    pub retime_fanin_gain: f64,
+    /// Retiming's periphery path (`dretime` leaves one register driving the skew rows), per
+    /// `DIM·input_bits`.
+    #[serde(default)]
+    pub retime_periph_ps_per_bit: f64,
     pub sram_path_ps: f64,
     pub periph_ps: f64,
+    /// Per flavour; with `mixed_fast_share`, only the pure flavours' entries are read.
     pub vt_delay: [f64; 5],
+    /// The faster flavour's share `w` of a mixed flavour's delay, `slow^(1−w)·fast^w`, under
+    /// the area and the delay script; absent, `vt_delay` gives the mixed flavours too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixed_fast_share: Option<[f64; 2]>,
     // --- power --------------------------------------------------------------------------
     pub vt_leak_pw_per_um2: [f64; 5],
     pub vt_energy: [f64; 5],
@@ -74,6 +110,12 @@ impl Coefficients {
     /// The shipped calibrated coefficients.
     pub fn shipped() -> Self {
         Self::parse(SHIPPED).expect("the embedded coefficients.json parses")
+    }
+
+    /// The reference implementation's fit (9201a62: 37 DIM 4–8 rows, the reference's path
+    /// terms): with it the model is the reference's, which the golden tests check.
+    pub fn reference() -> Self {
+        Self::parse(REFERENCE).expect("the embedded coefficients-9201a62.json parses")
     }
 
     /// The first-principles coefficients (the start and ridge anchor of a calibration fit).
@@ -101,19 +143,29 @@ mod tests {
     #[test]
     fn embedded_files_parse() {
         let (fit, prior) = (Coefficients::shipped(), Coefficients::prior());
-        assert!(fit.source.contains("37 flow rows"));
-        assert_eq!(fit.vt_delay[4], 0.778_865_790_283_040_8);
+        assert!(fit.source.contains("72 asap7 flow rows"));
+        // slower to faster: RVT, LVT, SLVT; a mixed flavour leans to its slower cells under the
+        // area script
+        assert!(fit.vt_delay[0] > fit.vt_delay[2] && fit.vt_delay[2] > fit.vt_delay[4]);
+        let [area, delay] = fit.mixed_fast_share.unwrap();
+        assert!((0.0..=1.0).contains(&area) && (0.0..=1.0).contains(&delay) && area < delay);
+        let reference = Coefficients::reference();
+        assert_eq!(reference.vt_delay[4], 0.778_865_790_283_040_8);
+        assert_eq!(
+            (reference.add_ps_per_bit, reference.mixed_fast_share),
+            (0.0, None)
+        );
         assert_eq!(prior.reg_ps, 100.0);
     }
 
     #[test]
     fn unknown_and_missing_keys_are_errors() {
-        let text = SHIPPED.replacen("\"hop_ps\"", "\"hops_ps\"", 1);
+        let text = SHIPPED.replacen("\"fanin_ps_per_bit\"", "\"fanin_ps_per_bits\"", 1);
         assert!(
             Coefficients::parse(&text)
                 .unwrap_err()
                 .to_string()
-                .contains("hops_ps")
+                .contains("fanin_ps_per_bits")
         );
     }
 }
