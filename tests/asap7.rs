@@ -653,10 +653,13 @@ fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
     let config = tmp.path().join("config.toml");
     std::fs::write(&config, example).unwrap();
     let space = diffuse_dse::config::Config::load(&config).unwrap().space;
+    // Rows from the 72-row fit: the model form `calibrate` fits.
+    let fit =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/calibration/coefficients-asap7-72.json");
     let model = GemminiModel::with_coefficients(
         diffuse_dse::workloads::Workload::load("resnet50").unwrap(),
         16.0,
-        Coefficients::shipped(),
+        Coefficients::from_file(&fit).unwrap(),
     );
     let mut lines = Vec::new();
     let mut i = 0u32;
@@ -675,7 +678,8 @@ fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
                 let params = serde_json::to_value(&d).unwrap();
                 lines.push(
                     serde_json::json!({"params": params, "evaluator": "asap7", "metrics": {
-                    "latency_ms": q.latency_ms, "power_mw": q.power_mw, "area_mm2": q.area_mm2}})
+                    "latency_ms": q.latency_ms, "power_mw": q.power_mw, "area_mm2": q.area_mm2,
+                    "fmax_mhz": q.fmax_mhz}})
                     .to_string(),
                 );
             }

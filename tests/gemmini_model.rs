@@ -1,7 +1,8 @@
 //! Golden test of the analytical Gemmini model: every metric of the reference model's 903
 //! rows (`tests/data/gemmini-golden.csv`: the default and 300 seeded feasible configurations of
 //! the example space on each workload, made by the Python reference at 9201a62) to 1e-6
-//! relative, `wns_ps` (which crosses zero) to 1e-6 ps absolute.
+//! relative, `wns_ps` (which crosses zero) to 1e-6 ps absolute, with the embedded default
+//! coefficients (the reference's fit).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -18,7 +18,7 @@ pub struct CalibrateCmd {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Write the coefficients, refitted on every row, to this JSON file (the format of
-    /// data/calibration/coefficients.json, for [evaluator.gemmini-model] coefficients).
+    /// data/calibration/coefficients-asap7-72.json, for [evaluator.gemmini-model] coefficients).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The seed of the train / held-out split.
@@ -76,10 +76,19 @@ impl CalibrateCmd {
                     *r.metrics.get(TARGETS[1])?,
                     *r.metrics.get(TARGETS[2])?,
                 ];
+                let min_period_ps = r
+                    .metrics
+                    .get("fmax_mhz")
+                    .map(|f| 1e6 / f)
+                    .filter(|p| p.is_finite() && *p > 0.0);
                 measured
                     .iter()
                     .all(|v| v.is_finite() && *v > 0.0)
-                    .then_some(Row { cfg, measured })
+                    .then_some(Row {
+                        cfg,
+                        measured,
+                        min_period_ps,
+                    })
             })
             .collect();
         if rows.len() < 4 {

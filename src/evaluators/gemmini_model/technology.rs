@@ -1,15 +1,21 @@
 //! Closed-form area, critical path and power of a Gemmini-class design on ASAP7 (reference:
-//! gemmini_model/technology.py:86-159 at 9201a62).
+//! gemmini_model/technology.py:86-159 at 9201a62; the timing terms are this port's, issue 13).
 //!
 //! With `b` input bits, `a` accumulator bits, `tr × tc` PEs per tile, `DIM = mesh_rows·tr`,
 //! `pes = DIM²`, `g = 1 − 1/(tr·tc)`, `v` the Vt flavour, and flatten, retime, BOTH, OS, WS and
 //! `delay` (the delay script) as 0/1 flags (coefficient names as in [`Coefficients`]):
 //!
 //! ```text
+//! vt      = vt_delay[v];  with mixed_fast_share = [w_area, w_delay], a mixed flavour is
+//!           slow^(1−w)·fast^w of its two pure ones (w of the script run)
 //! chain   = (OS ? hop : stage)·(tr−1) + hop·(tc−1)
-//! t_slice = reg + mul_ps_per_bit·b + add_ps_per_log2bit·log2(a) + chain + mux·BOTH
-//! t_per   = reg + periph + add_ps_per_log2bit·log2(a)
-//! t_rel   = vt_delay[v]·(max(t_slice, t_per) + fanout_ps·log2(max_fanout/8))
+//!           + (OS ? 0 : (flatten ? stage_ps_per_bit : stage_hier_ps_per_bit)·a·(tr−1))
+//! fanin   = b·(WS ? tc : max(tr, tc))                  operand bits one input register drives
+//! t_slice = reg + mul_ps_per_bit·b + add_ps_per_log2bit·log2(a) + add_ps_per_bit·a + chain
+//!           + mux·BOTH + fanin_ps_per_bit·fanin·(1 + retime_fanin_gain·retime)
+//! t_per   = reg + periph + add_ps_per_log2bit·log2(a) + add_ps_per_bit·a
+//!           retimed: max(t_per, retime_periph_ps_per_bit·DIM·b)
+//! t_rel   = vt·(max(t_slice, t_per) + fanout_ps·log2(max_fanout/8))
 //!           ·(1 − flatten_delay_gain·g·flatten)·(1 − retime_delay_gain·g·retime)·(delay ? delay_strategy_delay : 1)
 //! t_min   = t_rel·(delay ? min_delay_frac_delay : min_delay_frac_area)
 //! t_logic = min(max(abc_delay_ratio·clock_ps, t_min), t_rel)
@@ -35,8 +41,15 @@
 //!
 //! The tighter the clock target, the larger `p`: synthesis upsizes and restructures, trading
 //! area and energy for delay.
+//!
+//! The reference's path terms (`hop`, `stage`, `add_ps_per_log2bit`, the flatten and retime
+//! gains) are 0 in the shipped fit, whose terms follow the flow's critical paths (`gem_tile_h`
+//! and `gem_periph` timing reports, docs/asap7-flow.md): area-mapped adders ripple, so a WS chain costs a full adder
+//! per PE row unless flattening lets ABC overlap the carries; the tile's input registers drive
+//! every PE they feed; retiming (`dretime`) leaves one register driving the periphery's skew
+//! rows; and under the area script ABC maps a mixed flavour mostly onto its slower cells.
 
-use super::config::{GemminiConfig, SynthStrategy};
+use super::config::{GemminiConfig, SynthStrategy, VtFlavour};
 use super::{Coefficients, sram::Banks};
 use crate::perf::Dataflow;
 
@@ -80,19 +93,47 @@ impl Technology {
         let delay_script = cfg.synth_strategy == SynthStrategy::Delay;
         let (flatten, retime) = (flag(cfg.flatten), flag(cfg.retime));
         let v = cfg.vt_flavour.index();
-        let (vt_delay, vt_energy, vt_leak) =
-            (c.vt_delay[v], c.vt_energy[v], c.vt_leak_pw_per_um2[v]);
+        let (vt_energy, vt_leak) = (c.vt_energy[v], c.vt_leak_pw_per_um2[v]);
         let g = 1.0 - 1.0 / (tr * tc);
-        let log2_a = a.log2();
 
         // Timing.
-        let chain = (if os { c.hop_ps } else { c.stage_ps }) * (tr - 1.0) + c.hop_ps * (tc - 1.0);
+        let vt_delay = match c.mixed_fast_share {
+            None => c.vt_delay[v],
+            Some(share) => {
+                let w = share[usize::from(delay_script)].clamp(0.0, 1.0);
+                let mix = |slow: f64, fast: f64| slow.powf(1.0 - w) * fast.powf(w);
+                let d = &c.vt_delay;
+                match cfg.vt_flavour {
+                    VtFlavour::RvtLvt => mix(d[0], d[2]),
+                    VtFlavour::LvtSlvt => mix(d[2], d[4]),
+                    _ => d[v],
+                }
+            }
+        };
+        let stage_per_bit = if cfg.flatten {
+            c.stage_ps_per_bit
+        } else {
+            c.stage_hier_ps_per_bit
+        };
+        let chain = (if os { c.hop_ps } else { c.stage_ps }) * (tr - 1.0)
+            + c.hop_ps * (tc - 1.0)
+            + if os {
+                0.0
+            } else {
+                stage_per_bit * a * (tr - 1.0)
+            };
+        let fanin_bits = b * if ws { tc } else { tr.max(tc) };
+        let adder = c.add_ps_per_log2bit * a.log2() + c.add_ps_per_bit * a;
         let t_slice = c.reg_ps
             + c.mul_ps_per_bit * b
-            + c.add_ps_per_log2bit * log2_a
+            + adder
             + chain
-            + c.mux_ps * both;
-        let t_periph = c.reg_ps + c.periph_ps + c.add_ps_per_log2bit * log2_a;
+            + c.mux_ps * both
+            + c.fanin_ps_per_bit * fanin_bits * (1.0 + c.retime_fanin_gain * retime);
+        let mut t_periph = c.reg_ps + c.periph_ps + adder;
+        if cfg.retime {
+            t_periph = t_periph.max(c.retime_periph_ps_per_bit * dim * b);
+        }
         let fanout_ps = c.fanout_ps * (f64::from(cfg.max_fanout) / 8.0).log2();
         let mut t_rel = vt_delay * (t_slice.max(t_periph) + fanout_ps);
         t_rel = t_rel
@@ -174,7 +215,7 @@ mod tests {
         (got - want).abs() <= rel * want.abs()
     }
 
-    /// PORTING §3.9: the internals of the default configuration.
+    /// PORTING §3.9: the internals of the default configuration under the reference's fit.
     #[test]
     fn golden_internals_of_the_default_configuration() {
         let t = Technology::new(&GemminiConfig::default(), &Coefficients::shipped());
@@ -198,6 +239,70 @@ mod tests {
         assert!(close(t.cycle_fj, 70_570.559, 1e-8), "{}", t.cycle_fj);
         assert_eq!(t.cell_count, 343_483.0);
         assert_eq!(t.pressure, 0.0);
+    }
+
+    /// The 72-row fit's path terms point the way the flow's reports do.
+    #[test]
+    fn the_asap7_fit_follows_the_flow_paths() {
+        let c = Coefficients::asap7_fit();
+        let t = |cfg: GemminiConfig| Technology::new(&cfg, &c).critical_path_ps;
+        // a clock loose enough that every path is the relaxed one
+        let base = GemminiConfig {
+            clock_ps: 10_000.0,
+            ..GemminiConfig::default()
+        };
+        let vt = |v: VtFlavour, s: SynthStrategy| {
+            t(GemminiConfig {
+                vt_flavour: v,
+                synth_strategy: s,
+                ..base
+            })
+        };
+        for s in [SynthStrategy::Area, SynthStrategy::Delay] {
+            let [r, rl, l, ls, sl] = VtFlavour::ALL.map(|v| vt(v, s));
+            assert!(
+                r > rl && rl > l && l > ls && ls > sl,
+                "{s:?}: {r} {rl} {l} {ls} {sl}"
+            );
+        }
+        // under the area script a mixed flavour sits nearer its slower parent
+        let (r, rl, l) = (
+            vt(VtFlavour::Rvt, SynthStrategy::Area),
+            vt(VtFlavour::RvtLvt, SynthStrategy::Area),
+            vt(VtFlavour::Lvt, SynthStrategy::Area),
+        );
+        assert!(r - rl < rl - l, "{r} {rl} {l}");
+        // a WS chain of 4 PEs: slower kept hierarchical than flattened, both slower than 1 PE
+        let ws = GemminiConfig {
+            mesh_rows: 4,
+            mesh_cols: 16,
+            tile_rows: 4,
+            dataflow: Dataflow::Ws,
+            ..base
+        };
+        let hier = t(GemminiConfig {
+            flatten: false,
+            ..ws
+        });
+        assert!(
+            hier > t(ws) && t(ws) > t(base),
+            "{hier} {} {}",
+            t(ws),
+            t(base)
+        );
+        // retiming a DIM 32 int16 array: the periphery's moved register sets the period
+        let big = GemminiConfig {
+            mesh_rows: 32,
+            mesh_cols: 32,
+            input_bits: 16,
+            ..base
+        };
+        assert!(
+            t(GemminiConfig {
+                retime: true,
+                ..big
+            }) > 1.5 * t(big)
+        );
     }
 
     #[test]
