@@ -133,6 +133,8 @@ pub struct DiffuSE {
     scale: Option<Scale>,
     /// Warm fits since the last full one.
     warm_fits: usize,
+    /// Results (with QoR) the last fit saw: a warm fit's steps scale with the share new since.
+    fit_results: usize,
     pretrain: Pretrain,
 }
 
@@ -164,6 +166,7 @@ impl DiffuSE {
             legalizer: None,
             scale: None,
             warm_fits: 0,
+            fit_results: 0,
             pretrain,
         }
     }
@@ -238,6 +241,7 @@ impl DiffuSE {
                 serde_json::to_string(&self.scale).expect("a scale serializes"),
             ),
             ("warm_fits".to_string(), self.warm_fits.to_string()),
+            ("fit_results".to_string(), self.fit_results.to_string()),
             ("space".to_string(), self.space.fingerprint()),
         ])
     }
@@ -531,14 +535,17 @@ impl Proposer for DiffuSE {
         let scale = Scale::fit(&self.objectives, &ys);
         let data = self.train_set(history, &scale);
         let warm = self.model.is_fitted() && self.warm_fits + 1 < self.full_retrain_every;
+        let results = history.ok.len();
+        let new_share = results.saturating_sub(self.fit_results) as f64 / results as f64;
         let n_done = (history.ok.len() + history.failed.len()) as u64;
         let loss = self.model.fit(
             &data,
-            warm,
+            warm.then_some(new_share),
             mix(self.seed, FIT, n_done),
             &AtomicBool::new(false),
         );
         self.warm_fits = if warm { self.warm_fits + 1 } else { 0 };
+        self.fit_results = results;
         self.scale = Some(scale);
         tracing::debug!(?loss, warm, rows = data.rows(), "DiffuSE fit");
         Fit {
@@ -560,6 +567,11 @@ impl Proposer for DiffuSE {
         self.scale = scale;
         self.warm_fits = meta
             .get("warm_fits")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        // A checkpoint without it (an older build) makes the next warm fit a long one.
+        self.fit_results = meta
+            .get("fit_results")
             .and_then(|w| w.parse().ok())
             .unwrap_or(0);
         Ok(())

@@ -70,9 +70,16 @@ pub enum ModelError {
 
 /// A conditional generative model of designs given QoR, with a QoR predictor.
 pub trait InverseModel: Send {
-    /// Train on `data`; `warm` starts from the current weights (fewer steps). Stops early,
-    /// keeping what it has, when `cancel` is set.
-    fn fit(&mut self, data: &TrainSet, warm: bool, seed: u64, cancel: &AtomicBool) -> FitLoss;
+    /// Train on `data`. `warm` starts from the current weights, with `Some(new_share)`, the
+    /// share of `data`'s results that are new since the last fit (see [`warm_steps`]); `None`
+    /// trains from scratch. Stops early, keeping what it has, when `cancel` is set.
+    fn fit(
+        &mut self,
+        data: &TrainSet,
+        warm: Option<f64>,
+        seed: u64,
+        cancel: &AtomicBool,
+    ) -> FitLoss;
 
     /// Whether the model has been fitted (or loaded).
     fn is_fitted(&self) -> bool;
@@ -199,6 +206,15 @@ fn bootstrap(weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<f32> {
     counts
 }
 
+/// Steps of a warm fit: the cold count scaled by the share of results that are new since the
+/// last fit, and at least `floor`: `min(cold, max(floor, ⌈cold·new_share⌉))`. Early refits,
+/// where each batch is a large part of the data, fine-tune longer; late ones, where a batch
+/// adds a few percent, cost `floor` steps.
+pub fn warm_steps(floor: usize, cold: usize, new_share: f64) -> usize {
+    let scaled = (cold as f64 * new_share.clamp(0.0, 1.0)).ceil() as usize;
+    floor.max(scaled).min(cold)
+}
+
 /// Train the denoiser for `steps` Adam steps (PORTING §2.6); returns the last loss.
 fn train_denoiser(
     net: &mut Denoiser<f32, Cpu>,
@@ -316,15 +332,24 @@ fn train_ensemble<const O: usize>(
 }
 
 impl InverseModel for DfdxModel {
-    fn fit(&mut self, data: &TrainSet, warm: bool, seed: u64, cancel: &AtomicBool) -> FitLoss {
+    fn fit(
+        &mut self,
+        data: &TrainSet,
+        warm: Option<f64>,
+        seed: u64,
+        cancel: &AtomicBool,
+    ) -> FitLoss {
         assert!(data.rows() > 0, "a fit needs rows");
         let s = &self.settings;
-        let warm = warm && self.denoiser.is_some() && self.regressor.is_some();
-        let (steps, psteps) = if warm {
-            (s.warm_steps, s.predictor_warm_steps)
-        } else {
-            (s.train_steps, s.predictor_steps)
+        let warm = warm.filter(|_| self.denoiser.is_some() && self.regressor.is_some());
+        let (steps, psteps) = match warm {
+            Some(new_share) => (
+                warm_steps(s.warm_steps, s.train_steps, new_share),
+                warm_steps(s.predictor_warm_steps, s.predictor_steps, new_share),
+            ),
+            None => (s.train_steps, s.predictor_steps),
         };
+        let warm = warm.is_some();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let dev_seed: u64 = rng.random();
         let dev = Cpu::seed_from_u64(dev_seed);
@@ -700,7 +725,7 @@ mod tests {
     fn samples_follow_their_condition_and_checkpoints_round_trip() {
         let data = toy(256);
         let mut model = DfdxModel::new(settings(), 2, 1);
-        let loss = model.fit(&data, false, 7, &AtomicBool::new(false));
+        let loss = model.fit(&data, None, 7, &AtomicBool::new(false));
         assert!(loss.denoiser.is_finite() && loss.denoiser < 1.0, "{loss:?}");
         assert!(loss.classifier.is_some());
         let mut conds = vec![0f32; 64 * M_MAX];
@@ -741,10 +766,21 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_fit_scales_its_steps_by_the_new_share() {
+        // 800 cold steps, floor 80: 8 new of 16 results → 400, of 200 → the floor.
+        assert_eq!(warm_steps(80, 800, 8.0 / 16.0), 400);
+        assert_eq!(warm_steps(80, 800, 8.0 / 24.0), 267);
+        assert_eq!(warm_steps(80, 800, 8.0 / 200.0), 80);
+        // Never more than a cold fit, whatever the share or the floor.
+        assert_eq!(warm_steps(80, 800, 1.5), 800);
+        assert_eq!(warm_steps(900, 800, 0.0), 800);
+    }
+
+    #[test]
     fn the_predictor_learns_the_objective() {
         let data = toy(200);
         let mut model = DfdxModel::new(settings(), 2, 1);
-        model.fit(&data, false, 11, &AtomicBool::new(false));
+        model.fit(&data, None, 11, &AtomicBool::new(false));
         let pred = model.predict(&data.x);
         let mut err = 0.0;
         for i in 0..200 {
@@ -753,7 +789,7 @@ mod tests {
         }
         assert!(err / 200.0 < 0.05, "mean abs error {}", err / 200.0);
         // A warm fit starts from the weights it has and keeps them good.
-        model.fit(&data, true, 12, &AtomicBool::new(false));
+        model.fit(&data, Some(0.1), 12, &AtomicBool::new(false));
         let again = model.predict(&data.x);
         assert!(again.iter().flatten().flatten().all(|v| v.is_finite()));
     }

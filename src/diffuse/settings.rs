@@ -23,7 +23,8 @@ pub struct Settings {
     pub local_scale: f64,
     /// Uniform draws per round when the feasible pool is built.
     pub feasible_pool_size: usize,
-    /// Denoiser steps of a cold fit and of a warm fit.
+    /// Denoiser steps of a cold fit, and the fewest of a warm fit (which runs
+    /// `max(warm_steps, ⌈train_steps·s⌉)`, `s` the share of results new since the last fit).
     pub train_steps: usize,
     pub warm_steps: usize,
     pub lr: f64,
@@ -37,7 +38,8 @@ pub struct Settings {
     /// Predictor guidance scale s and the likelihood's σ.
     pub guide_scale: f64,
     pub guide_sigma: f64,
-    /// Predictor and classifier steps, cold and warm, with their AdamW settings.
+    /// Predictor and classifier steps, cold and warm (the fewest, scaled like the denoiser's),
+    /// with their AdamW settings.
     pub predictor_steps: usize,
     pub predictor_warm_steps: usize,
     pub predictor_lr: f64,
@@ -69,7 +71,7 @@ impl Default for Settings {
             local_scale: 0.15,
             feasible_pool_size: 8192,
             train_steps: 800,
-            warm_steps: 200,
+            warm_steps: 80,
             lr: 2e-3,
             batch_rows: 128,
             cond_dropout: 0.15,
@@ -78,7 +80,7 @@ impl Default for Settings {
             guide_scale: 1.0,
             guide_sigma: 0.1,
             predictor_steps: 300,
-            predictor_warm_steps: 100,
+            predictor_warm_steps: 30,
             predictor_lr: 5e-3,
             weight_decay: 1e-3,
             n_screen: 128,
