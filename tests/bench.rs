@@ -169,7 +169,7 @@ fn a_bench_on_an_eda_flow_measures_against_the_union_of_the_runs_fronts() {
     let out = bench(&fx, "random,sobol", "1", "8", "b", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let md = stdout(&out);
-    assert!(md.contains("union of the runs' fronts"), "{md}");
+    assert!(md.contains("union of the runs' fronts."), "{md}");
     assert!(!md.contains("grid walk"), "{md}");
     let csv = std::fs::read_to_string(fx.path("b/summary.csv")).unwrap();
     let hv: Vec<f64> = csv

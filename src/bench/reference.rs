@@ -39,10 +39,12 @@ impl ReferenceFront {
         self.points.extend(found);
         self.points = front_of(&self.points, self.reference.len());
         self.hv = hv_of(&self.points, &self.reference);
-        self.note = format!(
-            "{} ({before} points, HV {hv_before:.6e}), merged with every design the runs found",
-            self.note
-        );
+        if before > 0 {
+            self.note = format!(
+                "{} ({before} points, HV {hv_before:.6e}), merged with every design the runs found",
+                self.note
+            );
+        }
     }
 }
 
