@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Fixture, bin, run, stderr, stdout};
+use common::{Fixture, bin, run, run_with_stdin, stderr, stdout};
 
 /// Every class of config error gives exit 2 and names `file:line:` and the field.
 #[test]
@@ -501,24 +501,14 @@ fn sigterm_during_a_batch_exits_0_and_a_restart_resumes_without_loss() {
 /// a bad line gets its error and the stream goes on.
 #[test]
 fn evaluate_jsonl_streams_designs_to_qor() {
-    use std::io::Write;
     let fx = Fixture::new("[schedule]\ncron = \"0 22 * * *\"\n");
     let cfg = fx.config_path();
-    let mut child = bin()
-        .args(["evaluate", "--config", cfg.to_str().unwrap(), "--jsonl"])
-        .current_dir(fx.dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = "{}\n{\"mesh_rows\": 8, \"mesh_cols\": 8}\nnot json\n{\"mesh_rows\": 8}\n{\"clock_ps\": 800, \"vt_flavour\": \"SLVT\"}\n";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &["evaluate", "--config", cfg.to_str().unwrap(), "--jsonl"],
+        fx.dir.path(),
+        input,
+    );
     assert!(out.status.success());
     let lines: Vec<serde_json::Value> = stdout(&out)
         .lines()

@@ -3,9 +3,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::Write;
 
-use common::{Fixture, bin, run, stderr, stdout};
+use common::{Fixture, run, run_with_stdin, stderr, stdout};
 use diffuse_dse::space::Space;
 
 fn fixture() -> Fixture {
@@ -76,22 +75,9 @@ fn initial_design_rows_are_feasible_distinct_and_seeded() {
 
 fn repair(fx: &Fixture, extra: &[&str], input: &str) -> Vec<serde_json::Value> {
     let cfg = fx.config_path();
-    let mut child = bin()
-        .args(["repair", "--config", cfg.to_str().unwrap()])
-        .args(extra)
-        .current_dir(fx.dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut args = vec!["repair", "--config", cfg.to_str().unwrap()];
+    args.extend(extra);
+    let out = run_with_stdin(&args, fx.dir.path(), input);
     assert!(out.status.success(), "{}", stderr(&out));
     json_lines(&stdout(&out))
 }
