@@ -47,8 +47,8 @@ pub struct Coefficients {
     // Two sets of path terms add up: the reference's (`add_ps_per_log2bit`, `stage_ps`,
     // `hop_ps`, `flatten_delay_gain`, `retime_delay_gain`, one `vt_delay` per flavour) and the
     // path-structured ones fitted to the flow (issue 13; `#[serde(default)]`, 0 or absent in
-    // the reference's files, which therefore give the reference model). The shipped fit sets
-    // the reference terms to 0.
+    // the reference's files, which therefore give the reference model, the default). The
+    // 72-row fit (`coefficients-asap7-72.json`) sets the reference terms to 0.
     /// The register's clock-to-output and setup, on every path.
     pub reg_ps: f64,
     /// The multiplier, per input bit.

@@ -11,7 +11,7 @@ use crate::workloads::WORKLOADS;
 const FIELD: &str = "evaluator.gemmini-model";
 
 /// `workload` (one of [`WORKLOADS`]), `dram_gbps` (DRAM bandwidth, GB/s) and `coefficients` (a
-/// coefficients JSON file; the shipped fit when absent).
+/// coefficients JSON file; the embedded reference fit when absent).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GemminiSettings {

@@ -43,9 +43,10 @@
 //! area and energy for delay.
 //!
 //! The reference's path terms (`hop`, `stage`, `add_ps_per_log2bit`, the flatten and retime
-//! gains) are 0 in the shipped fit, whose terms follow the flow's critical paths (`gem_tile_h`
-//! and `gem_periph` timing reports, docs/asap7-flow.md): area-mapped adders ripple, so a WS chain costs a full adder
-//! per PE row unless flattening lets ABC overlap the carries; the tile's input registers drive
+//! gains) are 0 in the 72-row fit (`coefficients-asap7-72.json`; the default is the reference's
+//! fit, with the new terms at 0), whose terms follow the flow's critical paths (`gem_tile_h` and
+//! `gem_periph` timing reports, docs/asap7-flow.md): area-mapped adders ripple, so a WS chain
+//! costs a full adder per PE row unless flattening lets ABC overlap the carries; the tile's input registers drive
 //! every PE they feed; retiming (`dretime`) leaves one register driving the periphery's skew
 //! rows; and under the area script ABC maps a mixed flavour mostly onto its slower cells.
 
