@@ -146,6 +146,38 @@ fn a_small_bench_writes_its_tables_plots_and_traces() {
 }
 
 #[test]
+fn diffuse_evaluates_the_same_designs_run_after_run() {
+    // Two evaluations run side by side (the fixture's runner), so results come back in
+    // either order; the proposals must not depend on it.
+    let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
+    let text = std::fs::read_to_string(fx.config_path()).unwrap();
+    fx.write(
+        "config.toml",
+        &format!("{text}\n[model]\ninitial_design = 8\n"),
+    );
+    let designs = |out: &str| -> Vec<String> {
+        let run = bench(&fx, "diffuse", "1", "32", out, &[]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let trace = std::fs::read_to_string(fx.path(&format!("{out}/traces/diffuse-0.jsonl")));
+        let mut params: Vec<String> = trace
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["params"].to_string())
+            .collect();
+        // Within a batch the trace is in the order evaluations finished.
+        for batch in params.chunks_mut(8) {
+            batch.sort();
+        }
+        params
+    };
+    let first = designs("a");
+    assert_eq!(first.len(), 32);
+    for again in ["b", "c"] {
+        assert_eq!(designs(again), first, "run {again}");
+    }
+}
+
+#[test]
 fn a_bench_reuses_the_traces_of_an_earlier_one() {
     let fx = Fixture::new("[schedule]\ncron = \"0 0 3 * * *\"\nbatch_size = 8\nqueue_depth = 8\n");
     assert!(bench(&fx, "random", "1", "16", "a", &[]).status.success());

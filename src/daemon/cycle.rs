@@ -13,7 +13,7 @@ use crate::events::Events;
 use crate::ingest::ingest_pass;
 use crate::proposer::History;
 use crate::proposer::Proposer;
-use crate::store::{NewModel, NewProposal, Store, StoreError, TargetId};
+use crate::store::{NewModel, NewProposal, OkResult, Store, StoreError, TargetId};
 
 /// Bring the store in line with the config at start or after a reload: the views, the
 /// targets, the space fingerprint. At start (`recover`), proposals a previous run left
@@ -369,8 +369,9 @@ fn history(
     targets: Vec<(TargetId, Target)>,
     starved: Vec<TargetId>,
 ) -> Result<History, StoreError> {
-    let ok = s
-        .ok_results(&config.objectives)?
+    let mut ok = s.ok_results(&config.objectives)?;
+    in_design_order(&mut ok);
+    let ok = ok
         .into_iter()
         .map(|r| (r.design, r.values, r.feasible))
         .collect();
@@ -382,4 +383,64 @@ fn history(
         targets,
         starved_targets: starved,
     })
+}
+
+/// Sort results by design (the order designs entered the store), then by value. Results come
+/// back in the order their evaluations finish, which parallel runs and a farm's scheduler
+/// change from one night to the next; the proposer learns from the rows in this order, so the
+/// same results give the same proposals whatever order they arrived in.
+fn in_design_order(ok: &mut [OkResult]) {
+    ok.sort_by(|a, b| {
+        a.design_id.cmp(&b.design_id).then_with(|| {
+            a.values
+                .iter()
+                .zip(&b.values)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.feasible.cmp(&b.feasible))
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::Design;
+    use crate::store::{DesignId, ResultId};
+
+    fn result(id: i64, design: i64, value: f64) -> OkResult {
+        OkResult {
+            result: ResultId(id),
+            design_id: DesignId(design),
+            design: Design::default(),
+            values: vec![value, 1.0],
+            feasible: true,
+        }
+    }
+
+    #[test]
+    fn results_are_learned_in_design_order_whatever_order_they_arrived_in() {
+        // Design 2 finished first, then design 1 twice (a duplicate), then design 3.
+        let mut a = vec![
+            result(1, 2, 5.0),
+            result(2, 1, 7.0),
+            result(3, 1, 6.0),
+            result(4, 3, 1.0),
+        ];
+        // The same results, arrived the other way round.
+        let mut b = vec![
+            result(1, 3, 1.0),
+            result(2, 1, 6.0),
+            result(3, 1, 7.0),
+            result(4, 2, 5.0),
+        ];
+        in_design_order(&mut a);
+        in_design_order(&mut b);
+        let key = |v: &[OkResult]| -> Vec<(i64, f64)> {
+            v.iter().map(|r| (r.design_id.0, r.values[0])).collect()
+        };
+        assert_eq!(key(&a), vec![(1, 6.0), (1, 7.0), (2, 5.0), (3, 1.0)]);
+        assert_eq!(key(&a), key(&b));
+    }
 }
