@@ -173,6 +173,104 @@ impl DfdxModel {
     }
 }
 
+impl DfdxModel {
+    /// [`InverseModel::sample`] with the rows split into `chunks` parts, each denoised on its
+    /// own thread with single-threaded kernels. Rows never interact while sampling, and a
+    /// row's arithmetic is the same in any part, so the samples do not depend on `chunks`.
+    fn sample_in_chunks(&self, conditions: &[f32], seed: u64, chunks: usize) -> Vec<f32> {
+        let n = conditions.len() / M_MAX;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut x = vec![0f32; n * D_MAX];
+        for r in 0..n {
+            for j in 0..self.d {
+                x[r * D_MAX + j] = StandardNormal.sample(&mut rng);
+            }
+        }
+        let rows = n.div_ceil(chunks.max(1)).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = x
+                .chunks_mut(rows * D_MAX)
+                .zip(conditions.chunks(rows * M_MAX))
+                .map(|(x, c)| scope.spawn(move || on_one_thread(|| self.denoise(x, c))))
+                .collect();
+            for w in workers {
+                w.join().expect("a sampling thread does not panic");
+            }
+        });
+        x
+    }
+
+    /// Run the DDIM steps on rows `x` (noise on entry, samples on return) under their
+    /// conditions `c`.
+    fn denoise(&self, x: &mut [f32], conditions: &[f32]) {
+        let net = self.denoiser.as_ref().expect("sample after fit");
+        let s = &self.settings;
+        let n = conditions.len() / M_MAX;
+        // Both halves of each pass: conditioned rows, then the same rows unconditioned.
+        let cond = self
+            .dev
+            .tensor_from_vec(conditions.repeat(2), (2 * n, Const));
+        let keep: Vec<f32> = (0..2 * n).map(|r| f32::from(u8::from(r < n))).collect();
+        let keep = self.dev.tensor_from_vec(keep, (2 * n,));
+        let times = ddim_times(s.ddim_steps);
+        let (w, scale) = (s.cfg_weight as f32, s.guide_scale as f32);
+        let mut emb = vec![0f32; TIME_DIM];
+        for (k, &t) in times.iter().enumerate() {
+            time_embedding(t as f32 / STEPS as f32, &mut emb);
+            let inputs = DenoiserInputs {
+                time: self.dev.tensor_from_vec(emb.repeat(2 * n), (2 * n, Const)),
+                cond: cond.clone(),
+                keep: keep.clone(),
+            };
+            let both = self.dev.tensor_from_vec(x.repeat(2), (2 * n, Const));
+            let out = net.forward(both, &inputs).as_vec();
+            let (ec, eu) = out.split_at(n * D_MAX);
+            let mut eps: Vec<f32> = eu.iter().zip(ec).map(|(u, c)| u + w * (c - u)).collect();
+            let a = self.alpha_bar[t];
+            let (sa, sn) = (a.sqrt(), (1.0 - a).sqrt());
+            let x0_of = |x: &[f32], eps: &[f32]| -> Vec<f32> {
+                x.iter()
+                    .zip(eps)
+                    .map(|(x, e)| ((x - sn * e) / sa).clamp(-1.05, 1.05))
+                    .collect()
+            };
+            if scale > 0.0 {
+                let x0 = x0_of(x, &eps);
+                if let Some(g) = self.guide_gradient(&x0, conditions) {
+                    for (e, g) in eps.iter_mut().zip(g) {
+                        *e -= scale * sn * g / sa;
+                    }
+                }
+            }
+            let mut x0 = x0_of(x, &eps);
+            for r in 0..n {
+                x0[r * D_MAX + self.d..(r + 1) * D_MAX].fill(0.0);
+            }
+            match times.get(k + 1) {
+                None => x.copy_from_slice(&x0),
+                Some(&prev) => {
+                    let ap = self.alpha_bar[prev];
+                    for (xi, x0i) in x.iter_mut().zip(&x0) {
+                        let e = (*xi - sa * x0i) / sn;
+                        *xi = ap.sqrt() * x0i + (1.0 - ap).sqrt() * e;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Run `f` inside a one-thread rayon pool, so dfdx's matrix products (gemm, which splits a
+/// product over `rayon::current_num_threads()`) run inline on that thread. Sampling keeps
+/// every core busy with its own rows; a second level of threads would only add hand-offs.
+fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool starts")
+        .install(f)
+}
+
 /// `log((1/E) Σ_e σ(g_e))` per row, summed over rows' single output: the log of the members'
 /// mean probability, as `logsumexp_e(log σ(g_e)) − ln E`, with `log σ(g) = −softplus(−g)`.
 fn log_mean_sigmoid<T: Tape<f32, Cpu> + Merge<T>>(
@@ -471,68 +569,8 @@ impl InverseModel for DfdxModel {
     }
 
     fn sample(&self, conditions: &[f32], seed: u64) -> Vec<f32> {
-        let net = self.denoiser.as_ref().expect("sample after fit");
-        let s = &self.settings;
-        let n = conditions.len() / M_MAX;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut x = vec![0f32; n * D_MAX];
-        for r in 0..n {
-            for j in 0..self.d {
-                x[r * D_MAX + j] = StandardNormal.sample(&mut rng);
-            }
-        }
-        // Both halves of each pass: conditioned rows, then the same rows unconditioned.
-        let cond = self
-            .dev
-            .tensor_from_vec(conditions.repeat(2), (2 * n, Const));
-        let keep: Vec<f32> = (0..2 * n).map(|r| f32::from(u8::from(r < n))).collect();
-        let keep = self.dev.tensor_from_vec(keep, (2 * n,));
-        let times = ddim_times(s.ddim_steps);
-        let (w, scale) = (s.cfg_weight as f32, s.guide_scale as f32);
-        let mut emb = vec![0f32; TIME_DIM];
-        for (k, &t) in times.iter().enumerate() {
-            time_embedding(t as f32 / STEPS as f32, &mut emb);
-            let inputs = DenoiserInputs {
-                time: self.dev.tensor_from_vec(emb.repeat(2 * n), (2 * n, Const)),
-                cond: cond.clone(),
-                keep: keep.clone(),
-            };
-            let both = self.dev.tensor_from_vec(x.repeat(2), (2 * n, Const));
-            let out = net.forward(both, &inputs).as_vec();
-            let (ec, eu) = out.split_at(n * D_MAX);
-            let mut eps: Vec<f32> = eu.iter().zip(ec).map(|(u, c)| u + w * (c - u)).collect();
-            let a = self.alpha_bar[t];
-            let (sa, sn) = (a.sqrt(), (1.0 - a).sqrt());
-            let x0_of = |x: &[f32], eps: &[f32]| -> Vec<f32> {
-                x.iter()
-                    .zip(eps)
-                    .map(|(x, e)| ((x - sn * e) / sa).clamp(-1.05, 1.05))
-                    .collect()
-            };
-            if scale > 0.0 {
-                let x0 = x0_of(&x, &eps);
-                if let Some(g) = self.guide_gradient(&x0, conditions) {
-                    for (e, g) in eps.iter_mut().zip(g) {
-                        *e -= scale * sn * g / sa;
-                    }
-                }
-            }
-            let mut x0 = x0_of(&x, &eps);
-            for r in 0..n {
-                x0[r * D_MAX + self.d..(r + 1) * D_MAX].fill(0.0);
-            }
-            match times.get(k + 1) {
-                None => x = x0,
-                Some(&prev) => {
-                    let ap = self.alpha_bar[prev];
-                    for (xi, x0i) in x.iter_mut().zip(&x0) {
-                        let e = (*xi - sa * x0i) / sn;
-                        *xi = ap.sqrt() * x0i + (1.0 - ap).sqrt() * e;
-                    }
-                }
-            }
-        }
-        x
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        self.sample_in_chunks(conditions, seed, cores)
     }
 
     fn predict(&self, x: &[f32]) -> Vec<Vec<Vec<f64>>> {
@@ -763,6 +801,28 @@ mod tests {
         let mut other = DfdxModel::new(settings(), 3, 1);
         assert!(matches!(other.load(&bytes), Err(ModelError::Width { .. })));
         assert!(matches!(other.load(b"garbage"), Err(ModelError::Format(_))));
+    }
+
+    #[test]
+    fn samples_do_not_depend_on_how_the_rows_are_split() {
+        let data = toy(128);
+        let mut model = DfdxModel::new(settings(), 2, 1);
+        model.fit(&data, None, 5, &AtomicBool::new(false));
+        let conds: Vec<f32> = (0..517 * M_MAX).map(|k| (k % 7) as f32 / 7.0).collect();
+        let one = model.sample_in_chunks(&conds, 9, 1);
+        assert_eq!(model.sample_in_chunks(&conds, 9, 2), one);
+        assert_eq!(model.sample_in_chunks(&conds, 9, 5), one);
+        // All rows in one pass on the shared pool, whose kernels split each product over
+        // its threads, as sampling did before it split rows.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut x = vec![0f32; 517 * D_MAX];
+        for r in 0..517 {
+            for j in 0..2 {
+                x[r * D_MAX + j] = StandardNormal.sample(&mut rng);
+            }
+        }
+        model.denoise(&mut x, &conds);
+        assert_eq!(x, one);
     }
 
     #[test]
