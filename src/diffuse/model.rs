@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, weighted::WeightedIndex};
 
 use super::nets::{
-    D_MAX, Denoiser, DenoiserInputs, Ensemble, M_MAX, MEMBERS, MemberRows, Rows, TIME_DIM,
+    D_MAX, Denoiser, DenoiserInputs, Ensemble, HIDDEN, M_MAX, MEMBERS, MemberRows, Rows, TIME_DIM,
 };
 use super::schedule::{STEPS, alpha_bar, ddim_times, time_embedding};
 use super::settings::Settings;
@@ -206,24 +206,32 @@ impl DfdxModel {
         let net = self.denoiser.as_ref().expect("sample after fit");
         let s = &self.settings;
         let n = conditions.len() / M_MAX;
-        // Both halves of each pass: conditioned rows, then the same rows unconditioned.
+        // Both halves of each pass: conditioned rows, then the same rows unconditioned. Their
+        // condition embedding is the same at every step, and each step's time embedding the
+        // same in every row: both are computed once, outside the steps.
         let cond = self
             .dev
             .tensor_from_vec(conditions.repeat(2), (2 * n, Const));
         let keep: Vec<f32> = (0..2 * n).map(|r| f32::from(u8::from(r < n))).collect();
         let keep = self.dev.tensor_from_vec(keep, (2 * n,));
+        let cemb = net.condition_embedding(cond, &keep);
         let times = ddim_times(s.ddim_steps);
-        let (w, scale) = (s.cfg_weight as f32, s.guide_scale as f32);
-        let mut emb = vec![0f32; TIME_DIM];
+        let mut sin = vec![0f32; times.len() * TIME_DIM];
         for (k, &t) in times.iter().enumerate() {
-            time_embedding(t as f32 / STEPS as f32, &mut emb);
-            let inputs = DenoiserInputs {
-                time: self.dev.tensor_from_vec(emb.repeat(2 * n), (2 * n, Const)),
-                cond: cond.clone(),
-                keep: keep.clone(),
-            };
+            time_embedding(
+                t as f32 / STEPS as f32,
+                &mut sin[k * TIME_DIM..(k + 1) * TIME_DIM],
+            );
+        }
+        let temb = net
+            .time_embedding(self.dev.tensor_from_vec(sin, (times.len(), Const)))
+            .as_vec();
+        let (w, scale) = (s.cfg_weight as f32, s.guide_scale as f32);
+        for (k, &t) in times.iter().enumerate() {
+            let temb_k = temb[k * HIDDEN..(k + 1) * HIDDEN].repeat(2 * n);
+            let temb_k = self.dev.tensor_from_vec(temb_k, (2 * n, Const));
             let both = self.dev.tensor_from_vec(x.repeat(2), (2 * n, Const));
-            let out = net.forward(both, &inputs).as_vec();
+            let out = net.forward_embedded(both, temb_k, cemb.clone()).as_vec();
             let (ec, eu) = out.split_at(n * D_MAX);
             let mut eps: Vec<f32> = eu.iter().zip(ec).map(|(u, c)| u + w * (c - u)).collect();
             let a = self.alpha_bar[t];

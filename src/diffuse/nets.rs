@@ -167,12 +167,41 @@ impl Denoiser<f32, Cpu> {
         x: Rows<D_MAX, T>,
         inputs: &DenoiserInputs,
     ) -> Rows<D_MAX, T> {
-        let shape = (x.shape().0, Const::<HIDDEN>);
-        let temb = self.time.forward(inputs.time.retaped::<T>());
-        let cemb = self.cond.embed.forward(inputs.cond.retaped::<T>());
-        let keep = inputs.keep.clone().broadcast_like(&shape);
+        let temb = self.time_embedding(inputs.time.retaped::<T>());
+        let cemb = self.condition_embedding(inputs.cond.retaped::<T>(), &inputs.keep);
+        self.forward_embedded(x, temb, cemb)
+    }
+
+    /// `temb(t)`, from the rows' `sin_emb(t)`.
+    pub fn time_embedding<T: Tape<f32, Cpu> + Merge<T>>(
+        &self,
+        time: Rows<TIME_DIM, T>,
+    ) -> Rows<HIDDEN, T> {
+        self.time.forward(time)
+    }
+
+    /// `keep ? cemb(c) : null` for each row.
+    pub fn condition_embedding<T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>>(
+        &self,
+        cond: Rows<M_MAX, T>,
+        keep: &Tensor<(usize,), f32, Cpu>,
+    ) -> Rows<HIDDEN, T> {
+        let shape = (cond.shape().0, Const::<HIDDEN>);
+        let cemb = self.cond.embed.forward(cond);
+        let keep = keep.clone().broadcast_like(&shape);
         let drop = keep.clone().negate() + 1.0;
-        let cemb = cemb * keep + self.cond.null.retaped::<T>().broadcast_like(&shape) * drop;
+        cemb * keep + self.cond.null.retaped::<T>().broadcast_like(&shape) * drop
+    }
+
+    /// `ε_θ` from the embeddings: `h = Lin(d,H)(x_t) + temb + cemb`, the blocks, the head.
+    /// Sampling computes the embeddings once (the condition is the same at every step, the
+    /// time the same in every row) and calls this at each step.
+    pub fn forward_embedded<T: Tape<f32, Cpu> + Merge<T>>(
+        &self,
+        x: Rows<D_MAX, T>,
+        temb: Rows<HIDDEN, T>,
+        cemb: Rows<HIDDEN, T>,
+    ) -> Rows<D_MAX, T> {
         let h = self.inp.forward(x) + temb + cemb;
         let h = self.block1.forward(self.block0.forward(h));
         self.head.out.forward(silu(self.head.norm.forward(h)))
