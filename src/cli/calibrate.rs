@@ -18,7 +18,7 @@ pub struct CalibrateCmd {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Write the coefficients, refitted on every row, to this JSON file (the format of
-    /// data/calibration/coefficients-asap7-72.json, for [evaluator.gemmini-model] coefficients).
+    /// data/calibration/coefficients-asap7-134.json, for [evaluator.gemmini-model] coefficients).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The seed of the train / held-out split.

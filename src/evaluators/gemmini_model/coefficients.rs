@@ -3,10 +3,12 @@
 //!
 //! `data/calibration/coefficients.json` is the reference implementation's fit (37 ResNet-50
 //! flow rows at DIM 4–8, the reference's path terms; `docs/gemmini-model.md`), the embedded
-//! default on which every benchmark ran; `coefficients-asap7-72.json` is the path-structured
-//! fit to 72 flow rows at DIM 4–32 (`docs/asap7-flow.md`, "Calibration"), which a
-//! `coefficients` setting selects; `coefficients_prior.json` holds the first-principles values
-//! every calibration starts from. The default and the prior are embedded.
+//! default on which every benchmark ran; `coefficients-asap7-134.json` is the path-structured
+//! fit to 134 flow rows at DIM 4–32 (`docs/asap7-flow.md`, "Calibration"), which a
+//! `coefficients` setting selects, and `coefficients-asap7-72.json` the same model's fit to the
+//! first 72 of them, which the tests of the path terms use; `coefficients_prior.json` holds the
+//! first-principles values every calibration starts from. The default and the prior are
+//! embedded.
 
 use std::path::Path;
 
