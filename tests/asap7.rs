@@ -743,6 +743,50 @@ fn calibrate_recovers_the_model_behind_ingested_asap7_results() {
     );
 }
 
+/// The shipped flow rows (`data/calibration/asap7-flow-rows.jsonl`) give the shipped 134-row
+/// fit and the held-out figures docs/asap7-flow.md reports: area and latency within 10 % and
+/// τ ≥ 0.85 on every seed of the split, and power's τ (its median error misses 10 %).
+#[test]
+fn calibrate_on_the_shipped_flow_rows_gives_the_shipped_fit_and_its_figures() {
+    use diffuse_dse::evaluators::gemmini_model::Coefficients;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join("examples/gemmini-asap7.toml")).unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, example).unwrap();
+    let cfg = config.to_str().unwrap();
+    let rows = root.join("data/calibration/asap7-flow-rows.jsonl");
+    let ingest = common::run(&["ingest", "-c", cfg, rows.to_str().unwrap()], tmp.path());
+    assert!(ingest.status.success(), "{}", common::stderr(&ingest));
+    for seed in ["0", "1", "2", "3"] {
+        let out = common::run(
+            &["calibrate", "-c", cfg, "--json", "--seed", seed],
+            tmp.path(),
+        );
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["rows"].as_u64(), Some(134), "{report}");
+        let held = &report["held_out_fitted"];
+        let mdape = |k: usize| held[k]["mdape_pct"].as_f64().unwrap();
+        let tau = |k: usize| held[k]["kendall_tau"].as_f64().unwrap();
+        for k in [0, 2] {
+            assert!(
+                mdape(k) <= 10.0 && tau(k) >= 0.85,
+                "seed {seed}: {}",
+                held[k]
+            );
+        }
+        assert!(tau(1) >= 0.85, "seed {seed}: {}", held[1]);
+    }
+    let out = common::run(&["calibrate", "-c", cfg, "--out", "fit.json"], tmp.path());
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let ours = Coefficients::from_file(&tmp.path().join("fit.json")).unwrap();
+    let shipped =
+        Coefficients::from_file(&root.join("data/calibration/coefficients-asap7-134.json"))
+            .unwrap();
+    assert_eq!(ours, shipped);
+}
+
 /// `mode = "flat"` maps `gem_top` whole; on a 2×2 OS array the hierarchical composition
 /// (slice × 4 + boundary registers + periphery) comes within 15 % of its logic area and cells,
 /// and its critical path is no longer than the flat one's plus 10 %.
