@@ -171,9 +171,7 @@ impl DfdxModel {
         };
         Some(grads.get(&x).as_vec())
     }
-}
 
-impl DfdxModel {
     /// [`InverseModel::sample`] with the rows split into `chunks` parts, each denoised on its
     /// own thread with single-threaded kernels. Rows never interact while sampling, and a
     /// row's arithmetic is the same in any part, so the samples do not depend on `chunks`.
@@ -201,7 +199,7 @@ impl DfdxModel {
     }
 
     /// Run the DDIM steps on rows `x` (noise on entry, samples on return) under their
-    /// conditions `c`.
+    /// `conditions`.
     fn denoise(&self, x: &mut [f32], conditions: &[f32]) {
         let net = self.denoiser.as_ref().expect("sample after fit");
         let s = &self.settings;
