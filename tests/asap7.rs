@@ -780,11 +780,34 @@ fn calibrate_on_the_shipped_flow_rows_gives_the_shipped_fit_and_its_figures() {
     }
     let out = common::run(&["calibrate", "-c", cfg, "--out", "fit.json"], tmp.path());
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let ours = Coefficients::from_file(&tmp.path().join("fit.json")).unwrap();
-    let shipped =
-        Coefficients::from_file(&root.join("data/calibration/coefficients-asap7-134.json"))
-            .unwrap();
-    assert_eq!(ours, shipped);
+    // The same fit, to rounding (a libm other than the one that made the file may differ in
+    // the last bits).
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::to_value(Coefficients::from_file(p).unwrap()).unwrap()
+    };
+    let ours = read(&tmp.path().join("fit.json"));
+    let shipped = read(&root.join("data/calibration/coefficients-asap7-134.json"));
+    let numbers = |v: &serde_json::Value| -> Vec<f64> {
+        let mut out = Vec::new();
+        for (_, x) in v.as_object().unwrap() {
+            match x {
+                serde_json::Value::Number(n) => out.push(n.as_f64().unwrap()),
+                serde_json::Value::Array(a) => out.extend(a.iter().filter_map(|n| n.as_f64())),
+                _ => {}
+            }
+        }
+        out
+    };
+    let (a, b) = (numbers(&ours), numbers(&shipped));
+    assert_eq!(a.len(), b.len());
+    assert!(a.len() > 40, "{ours}");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-6 * y.abs().max(1e-12),
+            "{x} against {y}"
+        );
+    }
+    assert_eq!(ours["source"], shipped["source"]);
 }
 
 /// `mode = "flat"` maps `gem_top` whole; on a 2×2 OS array the hierarchical composition
